@@ -1,0 +1,150 @@
+"""A local MongoDB wire-protocol server for tests and demos.
+
+Real MongoDB is the target in production, but tests and the demo need a server
+that starts anywhere in a second, with no download.  ``mongoeco`` speaks the
+MongoDB wire protocol over TCP, so pymongo and MongoEngine talk to it exactly
+as they would to ``mongod`` (unique indexes, findAndModify, aggregation).
+
+mongoeco needs Python 3.13 or newer, while the app supports older Pythons.  The
+server therefore always runs in a child process, started with an interpreter
+that has mongoeco installed: ``SKILLSWAP_MONGOECO_PYTHON`` if set, otherwise the
+current interpreter.
+
+Run it by hand with::
+
+    python -m django_skillswap_payments.testing.mongo --port 27017 --sqlite var/db.sqlite3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+READY_PREFIX = "MONGODB_URI="
+PYTHON_ENV_VAR = "SKILLSWAP_MONGOECO_PYTHON"
+
+
+class MongoServerError(RuntimeError):
+    """The local wire server could not be started."""
+
+
+def mongoeco_python() -> str:
+    """Return the interpreter used to run the wire server."""
+    return os.environ.get(PYTHON_ENV_VAR) or sys.executable
+
+
+class LocalMongoServer:
+    """A mongoeco wire server in a child process, bound to 127.0.0.1.
+
+    Use it as a context manager or call :meth:`start` and :meth:`stop`.  With
+    ``sqlite_path`` the data survives restarts; without it everything lives in
+    memory and disappears with the process.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        sqlite_path: str | os.PathLike[str] | None = None,
+        python: str | None = None,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self.port = port
+        self.sqlite_path = Path(sqlite_path) if sqlite_path else None
+        self.python = python or mongoeco_python()
+        self.startup_timeout = startup_timeout
+        self.uri: str | None = None
+        self._process: subprocess.Popen[str] | None = None
+
+    def start(self) -> str:
+        """Start the server and return its connection URI once it accepts clients."""
+        command = [self.python, "-m", "django_skillswap_payments.testing.mongo", "--port", str(self.port)]
+        if self.sqlite_path:
+            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            command += ["--sqlite", str(self.sqlite_path)]
+        env = dict(os.environ)
+        # The child imports this very module, so it must see the same package.
+        package_root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        self._process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            text=True,
+            env=env,
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        assert self._process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self._process.stdout.readline()
+            if not line:
+                break
+            if line.startswith(READY_PREFIX):
+                self.uri = line[len(READY_PREFIX):].strip()
+                return self.uri
+        self.stop()
+        raise MongoServerError(
+            f"The mongoeco wire server did not start with {self.python!r}. "
+            f"It needs Python 3.13+ with 'mongoeco[wire]' installed; point {PYTHON_ENV_VAR} "
+            "at such an interpreter, or set MONGODB_URI to use an existing MongoDB server."
+        )
+
+    def stop(self) -> None:
+        """Stop the child process (only the one this object started)."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def __enter__(self) -> LocalMongoServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def with_database(uri: str, database: str) -> str:
+    """Return ``uri`` pointing at ``database`` (keeps the query string)."""
+    base, _, query = uri.partition("?")
+    scheme, _, rest = base.partition("://")
+    hosts = rest.split("/", 1)[0]
+    return f"{scheme}://{hosts}/{database}" + (f"?{query}" if query else "")
+
+
+async def _serve(port: int, sqlite_path: str | None) -> None:
+    from mongoeco.engines.memory import MemoryEngine
+    from mongoeco.engines.sqlite import SQLiteEngine
+    from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
+
+    engine = SQLiteEngine(sqlite_path) if sqlite_path else MemoryEngine()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with AsyncMongoEcoProxyServer(engine=engine, host="127.0.0.1", port=port) as server:
+        print(f"{READY_PREFIX}mongodb://127.0.0.1:{server.address.port}/?directConnection=true", flush=True)
+        await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run a local MongoDB wire-protocol server (mongoeco).")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
+    parser.add_argument("--sqlite", default=None, help="SQLite file that keeps data across restarts")
+    args = parser.parse_args(argv)
+    asyncio.run(_serve(args.port, args.sqlite))
+
+
+if __name__ == "__main__":
+    main()
