@@ -1,0 +1,14 @@
+"""App configuration: registers the system checks, connects nothing at import time."""
+
+from django.apps import AppConfig
+
+
+class SkillswapPaymentsConfig(AppConfig):
+    name = "django_skillswap_payments"
+    label = "skillswap_payments"
+    verbose_name = "SkillSwap payments"
+
+    def ready(self) -> None:
+        from . import checks, conf  # noqa: F401  (conf hooks setting_changed)
+
+        checks.register()

@@ -1,0 +1,308 @@
+"""Settings for the payments app: one dict, defaults in one place.
+
+A site configures the app with ``SKILLSWAP_PAYMENTS = {...}`` in its Django
+settings. Secrets and the MongoDB URI fall back to environment variables of
+the same name when the dict does not set them. Read values through
+:data:`payments_settings`::
+
+    from django_skillswap_payments.conf import payments_settings
+    payments_settings.CURRENCY          # raw value, default applied
+    payments_settings.premium_price     # Decimal("9.99")
+    payments_settings.webhook_secrets   # ["whsec_..."]
+
+The merged dict is cached and the cache is dropped whenever Django's
+``setting_changed`` fires for ``SKILLSWAP_PAYMENTS`` (``override_settings``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+SETTINGS_NAME = "SKILLSWAP_PAYMENTS"
+
+# The Stripe API version this code is written and tested against; sent on every request.
+STRIPE_API_VERSION = "2026-10-28.endive"
+
+DEFAULTS: dict[str, Any] = {
+    "STRIPE_SECRET_KEY": None,
+    "STRIPE_PUBLISHABLE_KEY": None,
+    "STRIPE_WEBHOOK_SECRET": None,
+    "STRIPE_API_VERSION": STRIPE_API_VERSION,
+    "STRIPE_API_BASE": None,
+    "STRIPE_MAX_NETWORK_RETRIES": 2,
+    "STRIPE_HTTP_CLIENT": None,
+    "MONGODB_URI": None,
+    "MONGO_ALIAS": "default",
+    "PREMIUM_PRICE": "9.99",
+    "CURRENCY": "usd",
+    "PREMIUM_PRODUCT_NAME": "SkillSwap Premium",
+    "TIP_PRODUCT_NAME": "SkillSwap Tip",
+    "TIP_MIN": "1.00",
+    "TIP_MAX": "1000.00",
+    "TIP_MESSAGE_MAX_LENGTH": 500,
+    "ALLOWED_REDIRECT_HOSTS": None,
+    "PROFILE_RESOLVER": "django_skillswap_payments.users.get_or_create_profile",
+    "RECIPIENT_RESOLVER": "django_skillswap_payments.users.find_recipient",
+    "CREATE_PROFILES": True,
+    "CHECKOUT_THROTTLE_RATE": "20/min",
+    "WEBHOOK_TOLERANCE": 300,
+    "CHECKOUT_SESSION_REUSE_SECONDS": 23 * 3600,
+}
+
+# Keys that may come from the process environment when the dict leaves them unset.
+ENV_FALLBACK_KEYS = (
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "MONGODB_URI",
+)
+
+# Settings that hold credentials; reports must mask them.
+SECRET_KEYS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MONGODB_URI")
+
+
+class PaymentsSettings:
+    """Read-only view of ``settings.SKILLSWAP_PAYMENTS`` with defaults and env fallback.
+
+    Upper-case attributes return the configured value (or its default);
+    lower-case properties return typed, validated values and raise
+    ``ImproperlyConfigured`` when the configured value is unusable.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._user_settings: dict[str, Any] | None = None
+
+    @property
+    def user_settings(self) -> dict[str, Any]:
+        """The dict exactly as the site configured it (empty when absent)."""
+        cached = self._user_settings
+        if cached is None:
+            with self._lock:
+                raw = getattr(settings, SETTINGS_NAME, None) or {}
+                if not isinstance(raw, dict):
+                    raise ImproperlyConfigured(f"{SETTINGS_NAME} must be a dict")
+                cached = self._user_settings = dict(raw)
+        return cached
+
+    def reload(self) -> None:
+        """Forget the cached dict so the next read sees current settings."""
+        with self._lock:
+            self._user_settings = None
+
+    def source(self, name: str) -> str:
+        """Where ``name`` comes from: ``"settings"``, ``"environment"`` or ``"default"``."""
+        if self.user_settings.get(name) not in (None, ""):
+            return "settings"
+        if name in ENV_FALLBACK_KEYS and os.environ.get(name):
+            return "environment"
+        return "default"
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown {SETTINGS_NAME} setting: {name!r}")
+        value = self.user_settings.get(name)
+        if value not in (None, ""):
+            return value
+        # The environment is read on every access so a rotated secret needs no restart.
+        if name in ENV_FALLBACK_KEYS and os.environ.get(name):
+            return os.environ[name]
+        return DEFAULTS[name]
+
+    # -- typed accessors ---------------------------------------------------
+
+    def _decimal(self, name: str) -> Decimal:
+        from .errors import InvalidAmount
+        from .money import parse_amount
+
+        try:
+            return parse_amount(getattr(self, name), currency=self.currency)
+        except InvalidAmount as exc:
+            raise ImproperlyConfigured(f"{SETTINGS_NAME}['{name}']: {exc.error}") from None
+
+    def _int(self, name: str, minimum: int) -> int:
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ImproperlyConfigured(
+                f"{SETTINGS_NAME}['{name}'] must be an integer >= {minimum}, got {value!r}"
+            )
+        return value
+
+    @property
+    def currency(self) -> str:
+        """Lower-case ISO currency code used for every payment."""
+        from .errors import InvalidAmount
+        from .money import normalize_currency
+
+        try:
+            return normalize_currency(self.CURRENCY)
+        except InvalidAmount:
+            raise ImproperlyConfigured(
+                f"{SETTINGS_NAME}['CURRENCY'] must be a 3-letter code, got {self.CURRENCY!r}"
+            ) from None
+
+    @property
+    def premium_price(self) -> Decimal:
+        """Premium price in major units, e.g. ``Decimal("9.99")``."""
+        return self._decimal("PREMIUM_PRICE")
+
+    @property
+    def tip_min(self) -> Decimal:
+        """Smallest tip accepted, in major units."""
+        return self._decimal("TIP_MIN")
+
+    @property
+    def tip_max(self) -> Decimal:
+        """Largest tip accepted, in major units."""
+        value = self._decimal("TIP_MAX")
+        if value < self.tip_min:
+            raise ImproperlyConfigured(f"{SETTINGS_NAME}: TIP_MAX must not be below TIP_MIN")
+        return value
+
+    @property
+    def tip_message_max_length(self) -> int:
+        """Longest tip message accepted, in characters."""
+        return self._int("TIP_MESSAGE_MAX_LENGTH", 0)
+
+    @property
+    def max_network_retries(self) -> int:
+        """How many times the Stripe client retries a failed network call."""
+        return self._int("STRIPE_MAX_NETWORK_RETRIES", 0)
+
+    @property
+    def webhook_tolerance(self) -> int:
+        """Maximum age in seconds of a webhook signature timestamp."""
+        return self._int("WEBHOOK_TOLERANCE", 1)
+
+    @property
+    def checkout_session_reuse_seconds(self) -> int:
+        """How long an open premium checkout is handed out again instead of a new one."""
+        return self._int("CHECKOUT_SESSION_REUSE_SECONDS", 0)
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        """All accepted webhook signing secrets (several during rotation).
+
+        ``STRIPE_WEBHOOK_SECRET`` may be a string, a comma-separated string
+        (handy in environment variables) or a list/tuple.
+        """
+        raw = self.STRIPE_WEBHOOK_SECRET
+        if not raw:
+            return []
+        if isinstance(raw, str):
+            items = raw.split(",")
+        elif isinstance(raw, (list, tuple)):
+            items = list(raw)
+        else:
+            raise ImproperlyConfigured(
+                f"{SETTINGS_NAME}['STRIPE_WEBHOOK_SECRET'] must be a string or a list of strings"
+            )
+        return [item.strip() for item in items if isinstance(item, str) and item.strip()]
+
+    @property
+    def allowed_redirect_hosts(self) -> list[str] | None:
+        """Hosts allowed in success/cancel URLs, or ``None`` for request host + ``ALLOWED_HOSTS``."""
+        raw = self.ALLOWED_REDIRECT_HOSTS
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            raw = [raw]
+        return [str(host).strip().lower() for host in raw if str(host).strip()]
+
+    @property
+    def test_mode(self) -> bool | None:
+        """``True`` for ``sk_test_``/``rk_test_`` keys, ``False`` for live keys, ``None`` if unknown."""
+        return key_mode(self.STRIPE_SECRET_KEY)
+
+
+def key_mode(key: str | None) -> bool | None:
+    """Tell a Stripe key's mode: ``True`` test, ``False`` live, ``None`` unknown/missing."""
+    if not key or not isinstance(key, str):
+        return None
+    if "_test_" in key:
+        return True
+    if "_live_" in key:
+        return False
+    return None
+
+
+def mask_secret(value: Any) -> str:
+    """Mask a credential for display: ``sk_test_…abcd``, ``whsec_…abcd``, ``mongodb://user:…@host``."""
+    if value in (None, ""):
+        return "(not set)"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(mask_secret(item) for item in value)
+    text = str(value)
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        if "@" in rest:
+            credentials, host = rest.rsplit("@", 1)
+            user = credentials.split(":", 1)[0]
+            return f"{scheme}://{user}:…@{host}"
+        return text
+    prefix = ""
+    for candidate in (
+        "sk_test_",
+        "sk_live_",
+        "rk_test_",
+        "rk_live_",
+        "pk_test_",
+        "pk_live_",
+        "whsec_",
+    ):
+        if text.startswith(candidate):
+            prefix = candidate
+            break
+    if len(text) - len(prefix) <= 4:
+        return f"{prefix}…"
+    return f"{prefix}…{text[-4:]}"
+
+
+payments_settings = PaymentsSettings()
+
+_connection_lock = threading.Lock()
+
+
+def ensure_mongo_connection() -> str:
+    """Make sure the configured MongoEngine alias is registered; return the alias.
+
+    When the host site has not registered ``MONGO_ALIAS`` itself but
+    ``MONGODB_URI`` is set, the alias is registered from that URI. Nothing
+    talks to the server here; pymongo connects on the first query.
+    """
+    from mongoengine.connection import ConnectionFailure, get_connection, register_connection
+
+    alias = payments_settings.MONGO_ALIAS
+    try:
+        get_connection(alias)
+        return alias
+    except ConnectionFailure:
+        pass
+    with _connection_lock:
+        try:
+            get_connection(alias)
+        except ConnectionFailure:
+            uri = payments_settings.MONGODB_URI
+            if not uri:
+                raise ImproperlyConfigured(
+                    f"MongoDB alias {alias!r} is not registered and MONGODB_URI is not set"
+                ) from None
+            register_connection(alias, host=uri, tz_aware=True, uuidRepresentation="standard")
+    return alias
+
+
+@receiver(setting_changed)
+def _reload_on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTINGS_NAME:
+        payments_settings.reload()
+        from . import gateway
+
+        gateway.reset_client()

@@ -1,0 +1,198 @@
+"""MongoEngine documents, stored in the collections named by the reference schema.
+
+Indexes are declared here but never built on import (``auto_create_index`` is
+off): call :func:`django_skillswap_payments.repository.ensure_indexes` or run
+``manage.py payments_ensure_indexes`` once per deployment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    Decimal128Field,
+    DictField,
+    Document,
+    IntField,
+    ListField,
+    ObjectIdField,
+    StringField,
+)
+from mongoengine.connection import get_db
+
+TRANSACTION_PREMIUM = "premium"
+TRANSACTION_TIP = "tip"
+TRANSACTION_SUBSCRIPTION = "subscription"  # legacy records only
+TRANSACTION_TYPES = (TRANSACTION_PREMIUM, TRANSACTION_TIP, TRANSACTION_SUBSCRIPTION)
+
+STATUS_PENDING = "pending"
+STATUS_COMPLETED = "completed"
+STATUS_FAILED = "failed"
+STATUS_REFUNDED = "refunded"
+PAYMENT_STATUSES = (STATUS_PENDING, STATUS_COMPLETED, STATUS_FAILED, STATUS_REFUNDED)
+
+WEBHOOK_RECEIVED = "received"
+WEBHOOK_PROCESSED = "processed"
+WEBHOOK_IGNORED = "ignored"
+WEBHOOK_FAILED = "failed"
+WEBHOOK_STATUSES = (WEBHOOK_RECEIVED, WEBHOOK_PROCESSED, WEBHOOK_IGNORED, WEBHOOK_FAILED)
+
+
+def utcnow() -> dt.datetime:
+    """Current time as an aware UTC datetime (MongoDB keeps millisecond precision)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def as_aware(value: dt.datetime | None) -> dt.datetime | None:
+    """Attach UTC to the naive datetimes pymongo returns by default."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+class _PaymentsDocument(Document):
+    """Common base: resolves the connection alias from settings on first use."""
+
+    meta = {"abstract": True, "auto_create_index": False}
+
+    @classmethod
+    def _get_db(cls):
+        from .conf import ensure_mongo_connection
+
+        # An explicit db_alias (e.g. from mongoengine's switch_db) wins over the setting.
+        alias = cls._meta.get("db_alias") or ensure_mongo_connection()
+        return get_db(alias)
+
+
+class PaymentProfile(_PaymentsDocument):
+    """The payments identity of one Django user; its ``id`` is what payments reference."""
+
+    django_user_id = StringField(required=True, unique=True)
+    stripe_customer_id = StringField(unique=True, sparse=True)
+    created_at = DateTimeField(default=utcnow)
+
+    meta = {"collection": "payment_profiles", "auto_create_index": False}
+
+    def __str__(self) -> str:
+        return f"PaymentProfile({self.id}, django_user_id={self.django_user_id})"
+
+
+class Payment(_PaymentsDocument):
+    """One premium purchase or tip, following the reference ``payments`` schema.
+
+    ``amount_minor`` (integer minor units) is the source of truth;
+    ``amount`` (Decimal128, major units) is kept for reference compatibility.
+    """
+
+    transaction_type = StringField(required=True, choices=TRANSACTION_TYPES)
+    from_user_id = ObjectIdField(required=True)
+    to_user_id = ObjectIdField(null=True)
+    amount = Decimal128Field(required=True, min_value=0)
+    amount_minor = IntField(required=True, min_value=0)
+    currency = StringField(required=True, min_length=3, max_length=3)
+    message = StringField()
+    stripe_payment_intent_id = StringField(unique=True, sparse=True)
+    stripe_session_id = StringField(unique=True, sparse=True)
+    stripe_customer_id = StringField()
+    stripe_refund_id = StringField()
+    checkout_url = StringField()
+    status = StringField(required=True, choices=PAYMENT_STATUSES, default=STATUS_PENDING)
+    failure_reason = StringField()
+    metadata = DictField()
+    livemode = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    completed_at = DateTimeField()
+    failed_at = DateTimeField()
+    refunded_at = DateTimeField()
+    # Set only while a premium checkout is pending; the unique index lets one start win.
+    open_checkout_slot = StringField(unique=True, sparse=True)
+    signal_failures = ListField(DictField())
+    signal_retry_needed = BooleanField(default=False)
+
+    meta = {
+        "collection": "payments",
+        "auto_create_index": False,
+        "indexes": [
+            {"fields": ["from_user_id", "transaction_type", "status"]},
+            {"fields": ["-created_at"]},
+            {"fields": ["from_user_id", "transaction_type", "-created_at"]},
+            {"fields": ["to_user_id", "transaction_type", "-created_at"]},
+            {"fields": ["signal_retry_needed"], "sparse": True},
+        ],
+    }
+
+    @property
+    def is_premium(self) -> bool:
+        return self.transaction_type == TRANSACTION_PREMIUM
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view in the reference API's shape (ids as strings, aware datetimes)."""
+        return {
+            "_id": str(self.id),
+            "transaction_type": self.transaction_type,
+            "from_user_id": str(self.from_user_id),
+            "to_user_id": str(self.to_user_id) if self.to_user_id else None,
+            "amount": self.amount,
+            "amount_minor": self.amount_minor,
+            "currency": self.currency,
+            "message": self.message,
+            "status": self.status,
+            "stripe_session_id": self.stripe_session_id,
+            "stripe_payment_intent_id": self.stripe_payment_intent_id,
+            "created_at": as_aware(self.created_at),
+            "completed_at": as_aware(self.completed_at),
+        }
+
+    def __str__(self) -> str:
+        return f"Payment({self.id}, {self.transaction_type}, {self.status})"
+
+
+class Subscription(_PaymentsDocument):
+    """Legacy recurring subscription record, kept so old premium users stay premium."""
+
+    user_id = ObjectIdField(required=True)
+    stripe_customer_id = StringField()
+    stripe_subscription_id = StringField(unique=True, sparse=True)
+    plan_type = StringField(default="premium")
+    # Stripe's subscription statuses ('active', 'canceled', 'past_due', ...), stored as sent.
+    status = StringField(required=True)
+    current_period_start = DateTimeField()
+    current_period_end = DateTimeField()
+    cancel_at_period_end = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    meta = {
+        "collection": "subscriptions",
+        "auto_create_index": False,
+        "indexes": [{"fields": ["user_id", "status"]}],
+    }
+
+
+class WebhookEvent(_PaymentsDocument):
+    """Log of every Stripe event received, deduplicated on the Stripe event id."""
+
+    stripe_event_id = StringField(required=True, unique=True)
+    type = StringField(required=True)
+    livemode = BooleanField(default=False)
+    api_version = StringField()
+    payload = DictField()
+    status = StringField(required=True, choices=WEBHOOK_STATUSES, default=WEBHOOK_RECEIVED)
+    attempts = IntField(default=0, min_value=0)
+    last_error = StringField()
+    received_at = DateTimeField(default=utcnow)
+    processed_at = DateTimeField()
+
+    meta = {
+        "collection": "webhook_events",
+        "auto_create_index": False,
+        "indexes": [{"fields": ["status", "received_at"]}, {"fields": ["type"]}],
+    }
+
+
+ALL_DOCUMENTS = (PaymentProfile, Payment, Subscription, WebhookEvent)

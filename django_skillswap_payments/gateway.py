@@ -1,0 +1,249 @@
+"""The only module that talks to Stripe.
+
+Calls go through a :class:`stripe.StripeClient` built from settings (never
+the global ``stripe.api_key``), with the API version pinned in
+:data:`~django_skillswap_payments.conf.STRIPE_API_VERSION`. Every call that
+creates something carries an idempotency key derived from our own ids, so a
+retried request can never create a second customer, session or refund.
+Stripe exceptions leave this module only as
+:class:`~django_skillswap_payments.errors.GatewayError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import stripe
+from django.utils.module_loading import import_string
+
+from .conf import payments_settings
+from .errors import GatewayError, WebhookVerificationError
+
+_client_lock = threading.Lock()
+_client_cache: dict[tuple[Any, ...], stripe.StripeClient] = {}
+
+# Refund reasons Stripe accepts; anything else stays in our own records only.
+STRIPE_REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+
+
+def _client_config() -> tuple[Any, ...]:
+    return (
+        payments_settings.STRIPE_SECRET_KEY,
+        payments_settings.STRIPE_API_VERSION,
+        payments_settings.STRIPE_API_BASE,
+        payments_settings.max_network_retries,
+        payments_settings.STRIPE_HTTP_CLIENT,
+    )
+
+
+def get_client() -> stripe.StripeClient:
+    """Return the ``StripeClient`` for the current settings (one per configuration)."""
+    config = _client_config()
+    client = _client_cache.get(config)
+    if client is not None:
+        return client
+    api_key, api_version, api_base, retries, http_client_path = config
+    if not api_key:
+        raise GatewayError("auth", "No API key provided (set STRIPE_SECRET_KEY)")
+    with _client_lock:
+        client = _client_cache.get(config)
+        if client is None:
+            kwargs: dict[str, Any] = {
+                "stripe_version": api_version,
+                "max_network_retries": retries,
+            }
+            if api_base:
+                kwargs["base_addresses"] = {"api": api_base.rstrip("/")}
+            if http_client_path:
+                kwargs["http_client"] = import_string(http_client_path)()
+            client = stripe.StripeClient(api_key, **kwargs)
+            _client_cache[config] = client
+    return client
+
+
+def reset_client() -> None:
+    """Drop cached clients (settings changed, or a test swapped the HTTP client)."""
+    with _client_lock:
+        _client_cache.clear()
+
+
+def _error_kind(exc: stripe.StripeError) -> str:
+    if isinstance(exc, stripe.CardError):
+        return "card"
+    if isinstance(exc, (stripe.InvalidRequestError, stripe.IdempotencyError)):
+        return "invalid_request"
+    if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
+        return "auth"
+    if isinstance(exc, stripe.APIConnectionError):
+        return "network"
+    return "api"
+
+
+def to_gateway_error(exc: stripe.StripeError) -> GatewayError:
+    """Translate a Stripe exception into a :class:`GatewayError` with a ``kind``."""
+    message = exc.user_message or str(exc) or type(exc).__name__
+    detail = {
+        "stripe_error": type(exc).__name__,
+        "stripe_code": getattr(exc, "code", None),
+        "http_status": getattr(exc, "http_status", None),
+        "request_id": getattr(exc, "request_id", None),
+    }
+    return GatewayError(
+        _error_kind(exc), message, detail={k: v for k, v in detail.items() if v is not None}
+    )
+
+
+@contextlib.contextmanager
+def _stripe_errors() -> Iterator[None]:
+    try:
+        yield
+    except stripe.StripeError as exc:
+        raise to_gateway_error(exc) from exc
+
+
+def payment_metadata(payment: Any) -> dict[str, str]:
+    """Metadata tagging Stripe objects with the payment they belong to."""
+    metadata = {
+        "payment_id": str(payment.id),
+        "type": payment.transaction_type,
+        "from_user_id": str(payment.from_user_id),
+    }
+    if payment.to_user_id:
+        metadata["to_user_id"] = str(payment.to_user_id)
+    return metadata
+
+
+def create_customer(profile: Any, *, metadata: dict[str, str] | None = None) -> stripe.Customer:
+    """Create the Stripe customer for a payment profile (idempotent per profile)."""
+    params: dict[str, Any] = {"metadata": {"profile_id": str(profile.id), **(metadata or {})}}
+    django_user_id = getattr(profile, "django_user_id", None)
+    if django_user_id:
+        params["metadata"]["django_user_id"] = str(django_user_id)
+    with _stripe_errors():
+        return get_client().v1.customers.create(
+            params, {"idempotency_key": f"skillswap-customer-{profile.id}"}
+        )
+
+
+def create_checkout_session(
+    payment: Any,
+    *,
+    product_name: str,
+    success_url: str,
+    cancel_url: str,
+    customer_id: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> stripe.checkout.Session:
+    """Create a one-time Checkout Session (``mode="payment"``) for a pending payment.
+
+    The price is sent inline as ``price_data`` in integer minor units; the
+    payment id is attached as ``client_reference_id`` and in both the
+    session's and the PaymentIntent's metadata.
+    """
+    metadata = payment_metadata(payment)
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": payment.currency,
+                    "unit_amount": int(payment.amount_minor),
+                    "product_data": {"name": product_name},
+                },
+                "quantity": 1,
+            }
+        ],
+        "client_reference_id": str(payment.id),
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": dict(metadata)},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if customer_id:
+        params["customer"] = customer_id
+    if expires_at is not None:
+        params["expires_at"] = int(expires_at.timestamp())
+    with _stripe_errors():
+        return get_client().v1.checkout.sessions.create(
+            params, {"idempotency_key": f"skillswap-checkout-{payment.id}"}
+        )
+
+
+def retrieve_checkout_session(
+    session_id: str, *, expand_payment_intent: bool = False
+) -> stripe.checkout.Session:
+    """Fetch a Checkout Session, optionally with its PaymentIntent expanded."""
+    params = {"expand": ["payment_intent"]} if expand_payment_intent else None
+    with _stripe_errors():
+        return get_client().v1.checkout.sessions.retrieve(session_id, params)
+
+
+def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
+    """Expire an open Checkout Session so it can no longer be paid."""
+    with _stripe_errors():
+        return get_client().v1.checkout.sessions.expire(
+            session_id, None, {"idempotency_key": f"skillswap-expire-{session_id}"}
+        )
+
+
+def retrieve_payment_intent(payment_intent_id: str) -> stripe.PaymentIntent:
+    """Fetch a PaymentIntent."""
+    with _stripe_errors():
+        return get_client().v1.payment_intents.retrieve(payment_intent_id)
+
+
+def create_refund(payment: Any, *, reason: str | None = None) -> stripe.Refund:
+    """Refund a completed payment in full (idempotent per payment)."""
+    if not payment.stripe_payment_intent_id:
+        raise GatewayError("invalid_request", "Payment has no PaymentIntent to refund")
+    params: dict[str, Any] = {
+        "payment_intent": payment.stripe_payment_intent_id,
+        "metadata": payment_metadata(payment),
+    }
+    if reason in STRIPE_REFUND_REASONS:
+        params["reason"] = reason
+    with _stripe_errors():
+        return get_client().v1.refunds.create(
+            params, {"idempotency_key": f"skillswap-refund-{payment.id}"}
+        )
+
+
+def construct_event(
+    payload: bytes | str,
+    sig_header: str | None,
+    secrets: Sequence[str] | None = None,
+    tolerance: int | None = None,
+) -> stripe.Event:
+    """Verify a webhook's ``Stripe-Signature`` and parse the event.
+
+    Each configured secret is tried in turn so secrets can be rotated.
+    Raises :class:`~django_skillswap_payments.errors.WebhookVerificationError`
+    when no secret is configured, the header is missing, the signature does
+    not match any secret or is too old, or the payload is not valid JSON.
+    """
+    secrets = list(payments_settings.webhook_secrets if secrets is None else secrets)
+    tolerance = payments_settings.webhook_tolerance if tolerance is None else tolerance
+    if not secrets:
+        raise WebhookVerificationError("Webhook secret not configured")
+    if not sig_header:
+        raise WebhookVerificationError("Missing Stripe-Signature header")
+    build = (
+        get_client().construct_event
+        if payments_settings.STRIPE_SECRET_KEY
+        else stripe.Webhook.construct_event
+    )
+    last_error: Exception | None = None
+    for secret in secrets:
+        try:
+            return build(payload, sig_header, secret, tolerance)
+        except stripe.SignatureVerificationError as exc:
+            last_error = exc
+        except ValueError as exc:
+            raise WebhookVerificationError(f"Invalid webhook payload: {exc}") from exc
+    raise WebhookVerificationError(
+        "Invalid webhook signature", detail={"reason": str(last_error)}
+    ) from last_error

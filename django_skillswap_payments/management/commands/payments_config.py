@@ -1,0 +1,38 @@
+"""Print the effective payments configuration with secrets masked."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from django_skillswap_payments.conf import (
+    DEFAULTS,
+    SECRET_KEYS,
+    SETTINGS_NAME,
+    key_mode,
+    mask_secret,
+    payments_settings,
+)
+
+
+class Command(BaseCommand):
+    help = "Show the effective SKILLSWAP_PAYMENTS configuration (secrets masked) and where each value comes from."
+
+    def handle(self, *args, **options):
+        payments_settings.reload()
+        width = max(len(name) for name in DEFAULTS)
+        self.stdout.write(f"{SETTINGS_NAME} (effective values)")
+        for name in DEFAULTS:
+            value = getattr(payments_settings, name)
+            shown = (
+                mask_secret(value)
+                if name in SECRET_KEYS
+                else ("(not set)" if value in (None, "") else repr(value))
+            )
+            self.stdout.write(f"  {name:<{width}}  {shown}  [{payments_settings.source(name)}]")
+        mode = key_mode(payments_settings.STRIPE_SECRET_KEY)
+        self.stdout.write("")
+        self.stdout.write(
+            f"Stripe mode: {'test' if mode else 'live' if mode is False else 'unknown'}"
+        )
+        self.stdout.write(f"Webhook secrets configured: {len(payments_settings.webhook_secrets)}")
+        self.stdout.write("Run `manage.py check` to validate this configuration.")

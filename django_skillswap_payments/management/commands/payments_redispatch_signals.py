@@ -1,0 +1,56 @@
+"""Send payment signals again after a receiver failed."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from django_skillswap_payments import repository, signals
+from django_skillswap_payments.errors import PaymentNotFound
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-send the signal matching each payment's current status. Pass payment ids, or "
+        "--failed for every payment with a receiver failure not yet re-dispatched successfully."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("payment_ids", nargs="*", help="Payment ids (24-hex ObjectIds).")
+        parser.add_argument(
+            "--failed",
+            action="store_true",
+            help="Re-dispatch every payment flagged after a receiver failure.",
+        )
+        parser.add_argument(
+            "--limit",
+            type=int,
+            default=100,
+            help="With --failed, at most this many payments (default 100).",
+        )
+
+    def handle(self, *args, payment_ids, failed, limit, **options):
+        if not payment_ids and not failed:
+            raise CommandError("Give payment ids or --failed.")
+        targets = list(payment_ids)
+        if failed:
+            targets += [
+                str(payment.id) for payment in repository.payments_needing_signal_retry(limit)
+            ]
+        still_failing = 0
+        for payment_id in dict.fromkeys(targets):
+            try:
+                responses = signals.redispatch(payment_id)
+            except PaymentNotFound:
+                self.stderr.write(f"{payment_id}: payment not found")
+                still_failing += 1
+                continue
+            errors = [response for _, response in responses if isinstance(response, Exception)]
+            if errors:
+                still_failing += 1
+                self.stdout.write(f"{payment_id}: {len(errors)} receiver(s) failed again")
+            else:
+                self.stdout.write(f"{payment_id}: dispatched to {len(responses)} receiver(s)")
+        if still_failing:
+            raise CommandError(
+                f"{still_failing} payment(s) still have failing receivers or were not found."
+            )

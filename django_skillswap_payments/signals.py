@@ -1,0 +1,138 @@
+"""Signals sent after a payment changes status.
+
+Each is sent with ``sender=Payment`` and these keyword arguments:
+``payment`` (the updated document), ``from_user_id``, ``to_user_id``
+(``None`` for premium), ``amount`` (``Decimal``, major units),
+``amount_minor`` (``int``) and ``currency``.
+
+A signal is sent exactly once per transition: only the caller whose
+conditional update changed the document dispatches it, after the database
+confirmed the change. Receivers run through ``send_robust``: one that
+raises neither stops the others nor undoes the payment; the failure is
+logged with the payment id, appended to ``Payment.signal_failures`` and the
+payment is flagged for :func:`redispatch`
+(``manage.py payments_redispatch_signals``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.dispatch import Signal
+
+from . import repository
+from .documents import (
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    STATUS_REFUNDED,
+    TRANSACTION_TIP,
+    Payment,
+    utcnow,
+)
+from .errors import PaymentNotFound
+
+logger = logging.getLogger(__name__)
+
+# A premium purchase was paid: grant premium access.
+premium_payment_completed = Signal()
+# A tip was paid: notify or credit the recipient.
+tip_payment_completed = Signal()
+# A pending payment failed or its checkout expired; ``payment.failure_reason`` says why.
+payment_failed = Signal()
+# A completed payment was refunded: revoke whatever it granted.
+payment_refunded = Signal()
+
+SIGNAL_NAMES = {
+    premium_payment_completed: "premium_payment_completed",
+    tip_payment_completed: "tip_payment_completed",
+    payment_failed: "payment_failed",
+    payment_refunded: "payment_refunded",
+}
+
+
+def signal_for(payment: Payment) -> Signal | None:
+    """The signal that announces the payment's current status (``None`` for ``pending``)."""
+    if payment.status == STATUS_COMPLETED:
+        return (
+            tip_payment_completed
+            if payment.transaction_type == TRANSACTION_TIP
+            else premium_payment_completed
+        )
+    if payment.status == STATUS_FAILED:
+        return payment_failed
+    if payment.status == STATUS_REFUNDED:
+        return payment_refunded
+    return None
+
+
+def _receiver_name(receiver: Any) -> str:
+    module = getattr(receiver, "__module__", None) or type(receiver).__module__
+    name = getattr(receiver, "__qualname__", None) or type(receiver).__qualname__
+    return f"{module}.{name}"
+
+
+def dispatch(payment: Payment) -> list[tuple[Any, Any]]:
+    """Send the signal matching ``payment.status`` to every receiver.
+
+    Call this only after winning the transition. Returns ``send_robust``'s
+    ``(receiver, response_or_exception)`` pairs. Receiver exceptions are
+    logged and recorded on the payment, never raised.
+    """
+    signal = signal_for(payment)
+    if signal is None:
+        return []
+    responses = signal.send_robust(
+        sender=Payment,
+        payment=payment,
+        from_user_id=payment.from_user_id,
+        to_user_id=payment.to_user_id,
+        amount=repository.amount_of(payment),
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+    )
+    failures = []
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            name = _receiver_name(receiver)
+            logger.error(
+                "Receiver %s of %s failed for payment %s: %r",
+                name,
+                SIGNAL_NAMES[signal],
+                payment.id,
+                response,
+                exc_info=(type(response), response, response.__traceback__),
+            )
+            failures.append(
+                {
+                    "signal": SIGNAL_NAMES[signal],
+                    "receiver": name,
+                    "error": f"{type(response).__name__}: {response}",
+                    "at": utcnow(),
+                }
+            )
+    if failures:
+        try:
+            repository.record_signal_failures(payment.id, failures)
+        except Exception:
+            # The payment itself is already stored; losing the note must not turn into an error.
+            logger.exception("Could not record signal failures for payment %s", payment.id)
+        else:
+            payment.signal_failures = list(payment.signal_failures or []) + failures
+            payment.signal_retry_needed = True
+    return responses
+
+
+def redispatch(payment_id: Any) -> list[tuple[Any, Any]]:
+    """Send again the signal for the payment's current status.
+
+    Every receiver is called again, so receivers should be idempotent (key
+    their work on ``payment.id``). The re-dispatch flag is cleared when all
+    receivers succeed and set again otherwise. Raises ``PaymentNotFound``.
+    """
+    payment = repository.get_payment(payment_id)
+    if payment is None:
+        raise PaymentNotFound()
+    repository.set_signal_retry_needed(payment.id, False)
+    payment.signal_retry_needed = False
+    return dispatch(payment)

@@ -1,0 +1,89 @@
+"""How Django users map onto payment identities.
+
+The defaults keep one :class:`~django_skillswap_payments.documents.PaymentProfile`
+per Django user. A site that already stores its users in MongoDB points the
+``PROFILE_RESOLVER`` and ``RECIPIENT_RESOLVER`` settings at its own
+functions with the same signatures; whatever they return must have an
+``id`` (``ObjectId``) and may have a ``stripe_customer_id``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.utils.module_loading import import_string
+from mongoengine.errors import NotUniqueError
+
+from .conf import payments_settings
+from .documents import PaymentProfile, utcnow
+from .errors import InvalidRecipientId, ProfileNotFound, RecipientNotFound
+
+_OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+
+
+def get_or_create_profile(user: Any, create: bool = True) -> PaymentProfile | None:
+    """Return the payment profile of a Django user, creating it atomically if asked.
+
+    Anonymous users get ``None``. Creation is a single upsert keyed on the
+    unique ``django_user_id`` (``str(user.pk)``), so concurrent first requests
+    end up with the same profile.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
+        return None
+    key = str(user.pk)
+    if not create:
+        return PaymentProfile.objects(django_user_id=key).first()
+    try:
+        return PaymentProfile.objects(django_user_id=key).modify(
+            upsert=True, new=True, set_on_insert__created_at=utcnow()
+        )
+    except NotUniqueError:
+        # A concurrent upsert inserted first; the profile exists now.
+        return PaymentProfile.objects(django_user_id=key).first()
+
+
+def find_recipient(recipient_id: str) -> PaymentProfile | None:
+    """Look up a tip recipient by the hex ObjectId of their payment profile.
+
+    Raises :class:`~django_skillswap_payments.errors.InvalidRecipientId` if
+    ``recipient_id`` is not a 24-character hex string; returns ``None`` when
+    no such profile exists.
+    """
+    if not isinstance(recipient_id, str) or not _OBJECT_ID.match(recipient_id):
+        raise InvalidRecipientId()
+    return PaymentProfile.objects(id=recipient_id).first()
+
+
+def _hook(name: str) -> Callable[..., Any]:
+    return import_string(getattr(payments_settings, name))
+
+
+def resolve_profile(user: Any, *, create: bool | None = None) -> Any:
+    """Profile of ``user`` via the configured ``PROFILE_RESOLVER``.
+
+    ``create`` defaults to the ``CREATE_PROFILES`` setting. Raises
+    :class:`~django_skillswap_payments.errors.ProfileNotFound` when the
+    resolver finds none.
+    """
+    if create is None:
+        create = bool(payments_settings.CREATE_PROFILES)
+    profile = _hook("PROFILE_RESOLVER")(user, create=create)
+    if profile is None:
+        raise ProfileNotFound()
+    return profile
+
+
+def resolve_recipient(recipient_id: Any) -> Any:
+    """Recipient for ``recipient_id`` via the configured ``RECIPIENT_RESOLVER``.
+
+    Raises ``InvalidRecipientId`` for a malformed id and ``RecipientNotFound``
+    when nobody has that id.
+    """
+    if not isinstance(recipient_id, str):
+        raise InvalidRecipientId()
+    recipient = _hook("RECIPIENT_RESOLVER")(recipient_id.strip())
+    if recipient is None:
+        raise RecipientNotFound()
+    return recipient

@@ -1,0 +1,201 @@
+"""Premium status, tip history, payment history and the reference read helpers."""
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from bson import ObjectId
+from django.contrib.auth.models import AnonymousUser
+
+from django_skillswap_payments import repository, services, users
+from django_skillswap_payments.documents import Payment, PaymentProfile, Subscription
+from django_skillswap_payments.errors import InvalidRecipientId, ProfileNotFound, RecipientNotFound
+
+T0 = dt.datetime(2025, 1, 29, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def alice():
+    return PaymentProfile(django_user_id="alice").save()
+
+
+@pytest.fixture
+def bob():
+    return PaymentProfile(django_user_id="bob").save()
+
+
+def tip(sender, recipient, amount, status, minutes):
+    payment = repository.create_payment_transaction(
+        "tip", sender.id, amount, to_user_id=recipient.id, status=status
+    )
+    Payment.objects(id=payment.id).update_one(set__created_at=T0 + dt.timedelta(minutes=minutes))
+    return payment
+
+
+def ids(payments):
+    return [payment.id for payment in payments]
+
+
+def test_premium_status_shapes(alice):
+    assert services.get_premium_status(alice) == {
+        "is_premium": False,
+        "status": "none",
+        "subscription": None,
+    }
+    payment = repository.create_payment_transaction("premium", alice.id, "9.99", status="completed")
+    status = services.get_premium_status(alice)
+    assert status == {
+        "is_premium": True,
+        "status": "active",
+        "subscription": {
+            "plan_type": "premium",
+            "current_period_end": None,
+            "current_period_start": status["subscription"]["current_period_start"],
+            "cancel_at_period_end": False,
+        },
+    }
+    started = status["subscription"]["current_period_start"]
+    assert started.tzinfo is not None
+    assert abs(started - payment.completed_at.replace(tzinfo=started.tzinfo)) < dt.timedelta(
+        seconds=1
+    )
+
+
+def test_premium_status_from_legacy_subscription(alice):
+    Subscription(user_id=alice.id, status="canceled", stripe_subscription_id="sub_old").save()
+    assert services.get_premium_status(alice)["is_premium"] is False
+    Subscription(
+        user_id=alice.id,
+        status="active",
+        stripe_subscription_id="sub_1",
+        current_period_start=T0,
+        current_period_end=T0 + dt.timedelta(days=30),
+        cancel_at_period_end=True,
+    ).save()
+    status = services.get_premium_status(alice)
+    assert status["is_premium"] is True and status["status"] == "active"
+    assert status["subscription"]["current_period_end"] == T0 + dt.timedelta(days=30)
+    assert status["subscription"]["cancel_at_period_end"] is True
+
+
+def test_tip_history_newest_first_with_totals(alice, bob):
+    sent_old = tip(alice, bob, "5", "completed", 1)
+    sent_pending = tip(alice, bob, "6", "pending", 2)
+    sent_new = tip(alice, bob, "7", "refunded", 3)
+    received = tip(bob, alice, "8", "completed", 4)
+    tip(bob, alice, "9", "pending", 5)  # unpaid: never shown to the recipient
+    history = services.get_tip_history(alice)
+    assert ids(history["tips_sent"]) == [sent_new.id, sent_pending.id, sent_old.id]
+    assert ids(history["tips_received"]) == [received.id]
+    assert (history["total_sent"], history["total_received"]) == (3, 1)
+    assert history["tips_sent"][0].amount == Decimal("7.00")
+
+
+def test_tip_history_pagination(alice, bob):
+    tips = [tip(alice, bob, "1", "completed", minutes) for minutes in range(5)]
+    newest_first = list(reversed(ids(tips)))
+    page1 = services.get_tip_history(alice, limit=2)
+    assert ids(page1["tips_sent"]) == newest_first[:2]
+    assert page1["total_sent"] == 5
+    page2 = services.get_tip_history(alice, limit=2, before=str(page1["tips_sent"][-1].id))
+    assert ids(page2["tips_sent"]) == newest_first[2:4]
+    page3 = services.get_tip_history(alice, limit=2, before=page2["tips_sent"][-1].id)
+    assert ids(page3["tips_sent"]) == newest_first[4:]
+
+
+def test_pagination_is_stable_for_equal_timestamps(alice, bob):
+    tips = [tip(alice, bob, "1", "completed", 0) for _ in range(3)]
+    first = repository.tips_sent(alice.id, limit=1)
+    rest = repository.tips_sent(alice.id, limit=5, before=first[0].id)
+    assert sorted(ids(first + rest)) == sorted(ids(tips))
+    assert len(rest) == 2
+
+
+def test_payment_history_filters(alice, bob):
+    premium = repository.create_payment_transaction("premium", alice.id, "9.99", status="completed")
+    Payment.objects(id=premium.id).update_one(set__created_at=T0 + dt.timedelta(days=2))
+    tip_paid = tip(alice, bob, "3", "completed", 0)
+    tip_failed = tip(alice, bob, "4", "failed", 10)
+    tip(bob, alice, "5", "completed", 20)  # received, not in alice's own history
+    assert ids(services.get_payment_history(alice)) == [premium.id, tip_failed.id, tip_paid.id]
+    assert ids(services.get_payment_history(alice, transaction_type="tip")) == [
+        tip_failed.id,
+        tip_paid.id,
+    ]
+    assert ids(services.get_payment_history(alice, status="completed")) == [premium.id, tip_paid.id]
+    window = services.get_payment_history(
+        alice, created_from=T0, created_to=T0 + dt.timedelta(minutes=5)
+    )
+    assert ids(window) == [tip_paid.id]
+    assert len(services.get_payment_history(alice, limit=1)) == 1
+
+
+def test_reference_read_helpers(alice, bob):
+    given = tip(alice, bob, "2", "completed", 1)
+    got = tip(bob, alice, "3", "pending", 2)
+    assert ids(repository.get_user_tips_given(str(alice.id))) == [given.id]
+    assert ids(repository.get_user_tips_received(alice.id)) == [got.id]
+    assert ids(repository.get_user_payment_history(str(alice.id), transaction_type="tip")) == [
+        given.id
+    ]
+    assert repository.get_user_payment_history("bogus") == []
+
+
+class User:
+    def __init__(self, pk):
+        self.pk = pk
+        self.is_authenticated = True
+
+
+def test_default_profile_resolver_creates_once_even_concurrently():
+    barrier = threading.Barrier(8)
+    found = []
+
+    def worker():
+        barrier.wait()
+        found.append(users.get_or_create_profile(User(77)))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({profile.id for profile in found}) == 1
+    assert PaymentProfile.objects(django_user_id="77").count() == 1
+
+
+def test_profile_resolution_rules(settings):
+    assert users.get_or_create_profile(AnonymousUser()) is None
+    assert users.get_or_create_profile(User(5), create=False) is None
+    with pytest.raises(ProfileNotFound) as excinfo:
+        users.resolve_profile(User(5), create=False)
+    assert excinfo.value.as_dict()["message"] == "Please ensure your profile is properly set up"
+    profile = users.resolve_profile(User(5))
+    assert profile.django_user_id == "5"
+    settings.SKILLSWAP_PAYMENTS = {**settings.SKILLSWAP_PAYMENTS, "CREATE_PROFILES": False}
+    with pytest.raises(ProfileNotFound):
+        users.resolve_profile(User(6))
+
+
+def test_recipient_resolution(alice):
+    assert users.resolve_recipient(str(alice.id)).id == alice.id
+    for bad in ("65a1b2c3d4e5f6g7h8i9j0k1", "123", "", 12):
+        with pytest.raises(InvalidRecipientId):
+            users.resolve_recipient(bad)
+    with pytest.raises(RecipientNotFound):
+        users.resolve_recipient(str(ObjectId()))
+
+
+def host_recipient(recipient_id):
+    """A site-provided resolver: any valid id resolves to an object with an ``id``."""
+    return type("HostUser", (), {"id": ObjectId(recipient_id)})()
+
+
+def test_custom_recipient_resolver(settings):
+    settings.SKILLSWAP_PAYMENTS = {
+        **settings.SKILLSWAP_PAYMENTS,
+        "RECIPIENT_RESOLVER": "tests.test_history.host_recipient",
+    }
+    target = ObjectId()
+    assert users.resolve_recipient(str(target)).id == target

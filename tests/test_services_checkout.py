@@ -1,0 +1,393 @@
+"""Starting premium and tip checkouts, reuse of open checkouts, concurrency and confirmation."""
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from bson import ObjectId
+
+from django_skillswap_payments import repository, services
+from django_skillswap_payments.documents import Payment, PaymentProfile, Subscription
+from django_skillswap_payments.errors import (
+    AlreadyPremium,
+    GatewayError,
+    InvalidAmount,
+    InvalidMessage,
+    InvalidRecipientId,
+    InvalidRedirectUrl,
+    PaymentMismatch,
+    PaymentNotFound,
+    RecipientNotFound,
+    SelfTipNotAllowed,
+)
+from tests.stripe_fake import use_fake_stripe
+
+
+@pytest.fixture
+def fake_stripe(settings):
+    yield from use_fake_stripe(settings)
+
+
+URLS = {
+    "success_url": "https://shop.example.com/paid",
+    "cancel_url": "https://shop.example.com/cancel",
+}
+
+
+@pytest.fixture
+def profile():
+    return PaymentProfile(django_user_id="1").save()
+
+
+@pytest.fixture
+def recipient():
+    return PaymentProfile(django_user_id="2").save()
+
+
+def test_premium_start_sends_exact_parameters(fake_stripe, profile):
+    start = services.start_premium_checkout(profile, **URLS)
+    customer_call, session_call = fake_stripe.requests
+    assert customer_call.path == "/v1/customers"
+    assert customer_call.idempotency_key == f"skillswap-customer-{profile.id}"
+    payment = start.payment
+    metadata = {"payment_id": str(payment.id), "type": "premium", "from_user_id": str(profile.id)}
+    assert session_call.path == "/v1/checkout/sessions"
+    assert session_call.idempotency_key == f"skillswap-checkout-{payment.id}"
+    assert session_call.params == {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": "999",
+                    "product_data": {"name": "SkillSwap Premium"},
+                },
+                "quantity": "1",
+            }
+        ],
+        "client_reference_id": str(payment.id),
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata},
+        "customer": "cus_test_000001",
+        "success_url": "https://shop.example.com/paid?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": "https://shop.example.com/cancel",
+    }
+    stored = repository.get_payment(payment.id)
+    assert (stored.status, stored.amount, stored.amount_minor, stored.currency) == (
+        "pending",
+        Decimal("9.99"),
+        999,
+        "usd",
+    )
+    assert stored.stripe_session_id == start.session_id and stored.checkout_url == start.url
+    assert stored.open_checkout_slot == f"premium:{profile.id}"
+    assert PaymentProfile.objects.get(id=profile.id).stripe_customer_id == "cus_test_000001"
+
+
+def test_existing_customer_is_reused(fake_stripe, profile):
+    profile.stripe_customer_id = "cus_existing"
+    profile.save()
+    services.start_premium_checkout(profile, **URLS)
+    [session_call] = fake_stripe.requests
+    assert session_call.params["customer"] == "cus_existing"
+
+
+def test_open_pending_checkout_is_reused(fake_stripe, profile):
+    first = services.start_premium_checkout(profile, **URLS)
+    second = services.start_premium_checkout(profile, **URLS)
+    assert second.reused and (second.session_id, second.url) == (first.session_id, first.url)
+    assert len(fake_stripe.calls("POST", "/v1/checkout/sessions")) == 1
+    assert Payment.objects(from_user_id=profile.id).count() == 1
+
+
+def test_old_open_checkout_is_expired_and_replaced(fake_stripe, profile, settings):
+    first = services.start_premium_checkout(profile, **URLS)
+    Payment.objects(id=first.payment.id).update_one(
+        set__created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=24)
+    )
+    second = services.start_premium_checkout(profile, **URLS)
+    assert not second.reused and second.session_id != first.session_id
+    assert fake_stripe.sessions[first.session_id]["status"] == "expired"
+    old = repository.get_payment(first.payment.id)
+    assert (old.status, old.failure_reason, old.open_checkout_slot) == (
+        "failed",
+        "checkout_expired",
+        None,
+    )
+
+
+def test_old_checkout_that_was_paid_completes_instead(fake_stripe, profile):
+    first = services.start_premium_checkout(profile, **URLS)
+    Payment.objects(id=first.payment.id).update_one(
+        set__created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=24)
+    )
+    fake_stripe.pay(first.session_id)
+    with pytest.raises(AlreadyPremium):
+        services.start_premium_checkout(profile, **URLS)
+    assert repository.get_payment(first.payment.id).status == "completed"
+
+
+def test_stale_slot_without_session_is_reclaimed(fake_stripe, profile):
+    crashed = repository.create_pending_payment(
+        transaction_type="premium",
+        from_user_id=profile.id,
+        amount=Decimal("9.99"),
+        currency="usd",
+        open_checkout_slot=repository.premium_slot(profile.id),
+    )
+    Payment.objects(id=crashed.id).update_one(
+        set__created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    )
+    start = services.start_premium_checkout(profile, **URLS)
+    assert start.payment.id != crashed.id
+    assert repository.get_payment(crashed.id) is None
+
+
+def test_concurrent_premium_starts_create_one_session(fake_stripe, profile):
+    fake_stripe.delay = 0.05  # keep the winner inside Stripe while the others arrive
+    barrier = threading.Barrier(8)
+    results, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(services.start_premium_checkout(profile, **URLS))
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len({result.session_id for result in results}) == 1
+    assert len(fake_stripe.calls("POST", "/v1/checkout/sessions")) == 1
+    assert Payment.objects(from_user_id=profile.id).count() == 1
+
+
+@pytest.mark.parametrize("how", ["completed_payment", "legacy_subscription"])
+def test_premium_is_refused_when_already_premium(fake_stripe, profile, how):
+    if how == "completed_payment":
+        repository.create_payment_transaction("premium", profile.id, "9.99", status="completed")
+    else:
+        Subscription(user_id=profile.id, status="active", stripe_subscription_id="sub_1").save()
+    with pytest.raises(AlreadyPremium) as excinfo:
+        services.start_premium_checkout(profile, **URLS)
+    assert excinfo.value.as_dict() == {
+        "error": "User already has premium access",
+        "code": "already_premium",
+    }
+    assert fake_stripe.requests == []
+
+
+def test_refunded_premium_may_buy_again(fake_stripe, profile):
+    repository.create_payment_transaction("premium", profile.id, "9.99", status="refunded")
+    assert services.start_premium_checkout(profile, **URLS).session_id
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "kind"),
+    [
+        (401, "invalid_request_error", "auth"),
+        (400, "invalid_request_error", "invalid_request"),
+        (500, "api_error", "api"),
+    ],
+)
+def test_stripe_failure_leaves_no_orphan(fake_stripe, profile, status, error_type, kind):
+    profile.stripe_customer_id = "cus_existing"
+    profile.save()
+    fake_stripe.fail_next(status, error_type, "Invalid API Key provided")
+    with pytest.raises(GatewayError) as excinfo:
+        services.start_premium_checkout(profile, **URLS)
+    assert excinfo.value.kind == kind
+    assert excinfo.value.error == "Stripe error: Invalid API Key provided"
+    assert Payment.objects.count() == 0
+    # The slot is free again: the next attempt works.
+    assert services.start_premium_checkout(profile, **URLS).session_id
+
+
+def test_customer_creation_failure_leaves_no_orphan(fake_stripe, profile):
+    fake_stripe.fail_network_next()
+    with pytest.raises(GatewayError) as excinfo:
+        services.start_premium_checkout(profile, **URLS)
+    assert excinfo.value.kind == "network"
+    assert Payment.objects.count() == 0
+
+
+def test_tip_start_sends_exact_parameters(fake_stripe, profile, recipient):
+    start = services.start_tip_checkout(
+        profile,
+        recipient=str(recipient.id),
+        amount="10",
+        message="  Thanks for the session!\n ",
+        **URLS,
+    )
+    session_call = fake_stripe.calls("POST", "/v1/checkout/sessions")[0]
+    payment = repository.get_payment(start.payment.id)
+    metadata = {
+        "payment_id": str(payment.id),
+        "type": "tip",
+        "from_user_id": str(profile.id),
+        "to_user_id": str(recipient.id),
+    }
+    assert session_call.params["line_items"] == [
+        {
+            "price_data": {
+                "currency": "usd",
+                "unit_amount": "1000",
+                "product_data": {"name": "SkillSwap Tip"},
+            },
+            "quantity": "1",
+        }
+    ]
+    assert session_call.params["metadata"] == metadata
+    assert session_call.params["payment_intent_data"] == {"metadata": metadata}
+    assert session_call.params["client_reference_id"] == str(payment.id)
+    assert (payment.amount, payment.amount_minor, payment.to_user_id) == (
+        Decimal("10.00"),
+        1000,
+        recipient.id,
+    )
+    assert payment.message == "Thanks for the session!"
+    assert payment.open_checkout_slot is None
+
+
+def test_tips_do_not_share_a_slot(fake_stripe, profile, recipient):
+    first = services.start_tip_checkout(profile, recipient=recipient, amount=5, **URLS)
+    second = services.start_tip_checkout(profile, recipient=recipient, amount=5, **URLS)
+    assert first.session_id != second.session_id
+
+
+@pytest.mark.parametrize(
+    "amount", ["0.999", "1000.001", "0.99", "1000.01", "NaN", "-5", True, None, "ten"]
+)
+def test_tip_amount_validation(fake_stripe, profile, recipient, amount):
+    with pytest.raises(InvalidAmount):
+        services.start_tip_checkout(profile, recipient=recipient, amount=amount, **URLS)
+    assert fake_stripe.requests == [] and Payment.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "message", ["x" * 501, "bell\x07", "null\x00byte", "rtl\u202eoverride", 42]
+)
+def test_tip_message_validation(fake_stripe, profile, recipient, message):
+    with pytest.raises(InvalidMessage):
+        services.start_tip_checkout(profile, recipient=recipient, amount=5, message=message, **URLS)
+
+
+def test_tip_message_limits_are_configurable_and_blank_is_none(
+    fake_stripe, profile, recipient, settings
+):
+    settings.SKILLSWAP_PAYMENTS = {**settings.SKILLSWAP_PAYMENTS, "TIP_MESSAGE_MAX_LENGTH": 5}
+    with pytest.raises(InvalidMessage, match="at most 5"):
+        services.start_tip_checkout(
+            profile, recipient=recipient, amount=5, message="123456", **URLS
+        )
+    start = services.start_tip_checkout(
+        profile, recipient=recipient, amount=5, message="   ", **URLS
+    )
+    assert repository.get_payment(start.payment.id).message is None
+
+
+def test_tip_recipient_rules(fake_stripe, profile):
+    with pytest.raises(InvalidRecipientId):
+        services.start_tip_checkout(profile, recipient="65a1b2c3d4e5f6g7h8i9j0k1", amount=5, **URLS)
+    with pytest.raises(RecipientNotFound):
+        services.start_tip_checkout(profile, recipient=str(ObjectId()), amount=5, **URLS)
+    with pytest.raises(SelfTipNotAllowed):
+        services.start_tip_checkout(profile, recipient=str(profile.id), amount=5, **URLS)
+    assert Payment.objects.count() == 0
+
+
+def test_tip_stripe_failure_leaves_no_orphan(fake_stripe, profile, recipient):
+    profile.stripe_customer_id = "cus_existing"
+    profile.save()
+    fake_stripe.fail_next(402, "card_error", "Your card was declined.", code="card_declined")
+    with pytest.raises(GatewayError) as excinfo:
+        services.start_tip_checkout(profile, recipient=recipient, amount=5, **URLS)
+    assert excinfo.value.kind == "card"
+    assert Payment.objects.count() == 0
+
+
+def test_confirm_checkout_session_completes_paid_sessions_once(fake_stripe, profile):
+    start = services.start_premium_checkout(profile, **URLS)
+    assert services.confirm_checkout_session(profile, start.session_id).status == "pending"
+    fake_stripe.pay(start.session_id)
+    payment = services.confirm_checkout_session(profile, start.session_id)
+    assert payment.status == "completed"
+    assert payment.stripe_payment_intent_id == f"pi_{start.session_id[3:]}"
+    assert services.get_premium_status(profile)["is_premium"] is True
+    retrieves = len(fake_stripe.calls("GET", "/v1/checkout/sessions/"))
+    assert services.confirm_checkout_session(profile, start.session_id).status == "completed"
+    assert (
+        len(fake_stripe.calls("GET", "/v1/checkout/sessions/")) == retrieves
+    )  # no Stripe call once done
+
+
+def test_confirm_checkout_session_is_owner_only(fake_stripe, profile, recipient):
+    start = services.start_premium_checkout(profile, **URLS)
+    with pytest.raises(PaymentNotFound):
+        services.confirm_checkout_session(recipient, start.session_id)
+    with pytest.raises(PaymentNotFound):
+        services.confirm_checkout_session(profile, "cs_unknown")
+
+
+def test_confirm_checkout_session_detects_mismatch(fake_stripe, profile):
+    start = services.start_premium_checkout(profile, **URLS)
+    fake_stripe.pay(start.session_id, amount_total=1)
+    with pytest.raises(PaymentMismatch):
+        services.confirm_checkout_session(profile, start.session_id)
+    assert repository.get_payment(start.payment.id).status == "pending"
+
+
+def test_confirm_expired_session_fails_the_payment(fake_stripe, profile):
+    start = services.start_premium_checkout(profile, **URLS)
+    fake_stripe.sessions[start.session_id]["status"] = "expired"
+    assert services.confirm_checkout_session(profile, start.session_id).status == "failed"
+
+
+def test_refund_payment_calls_stripe_once(fake_stripe, profile):
+    start = services.start_premium_checkout(profile, **URLS)
+    fake_stripe.pay(start.session_id)
+    payment = services.confirm_checkout_session(profile, start.session_id)
+    result = services.refund_payment(payment, reason="requested_by_customer")
+    assert result.changed and result.payment.status == "refunded"
+    [refund_call] = fake_stripe.calls("POST", "/v1/refunds")
+    assert refund_call.idempotency_key == f"skillswap-refund-{payment.id}"
+    assert refund_call.params["payment_intent"] == payment.stripe_payment_intent_id
+    assert refund_call.params["reason"] == "requested_by_customer"
+    assert result.payment.stripe_refund_id.startswith("re_")
+    assert services.get_premium_status(profile)["is_premium"] is False
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://shop.example.com/done", True),
+        ("http://sub.shop.example.com/done", True),
+        ("https://evil.example.net/done", False),
+        ("javascript:alert(1)", False),
+        ("/relative/path", False),
+        ("", False),
+    ],
+)
+def test_validate_redirect_url(url, ok):
+    allowed = ["shop.example.com", ".shop.example.com"]
+    if ok:
+        assert services.validate_redirect_url(url, allowed_hosts=allowed) == url
+    else:
+        with pytest.raises(InvalidRedirectUrl):
+            services.validate_redirect_url(url, allowed_hosts=allowed)
+
+
+def test_success_url_keeps_existing_query_and_fragment():
+    assert (
+        services.with_session_id("https://a.test/ok?x=1#top")
+        == "https://a.test/ok?x=1&session_id={CHECKOUT_SESSION_ID}#top"
+    )
+    assert (
+        services.with_session_id("https://a.test/ok?s={CHECKOUT_SESSION_ID}")
+        == "https://a.test/ok?s={CHECKOUT_SESSION_ID}"
+    )

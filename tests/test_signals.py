@@ -1,0 +1,135 @@
+"""Robust signal dispatch: failing receivers are isolated, recorded and re-dispatchable."""
+
+import io
+from decimal import Decimal
+
+import pytest
+from bson import ObjectId
+from django.core.management import CommandError, call_command
+
+from django_skillswap_payments import repository, services, signals
+from django_skillswap_payments.errors import PaymentNotFound
+
+
+def make_pending(transaction_type="premium"):
+    return repository.create_payment_transaction(
+        transaction_type,
+        ObjectId(),
+        Decimal("9.99"),
+        to_user_id=ObjectId() if transaction_type == "tip" else None,
+    )
+
+
+def complete(payment):
+    return services.complete_payment(
+        payment,
+        payment_intent_id=f"pi_{payment.id}",
+        amount_minor=999,
+        currency="usd",
+        livemode=False,
+    )
+
+
+class Receivers:
+    """A broken receiver registered between two healthy ones."""
+
+    def __init__(self):
+        self.calls = []
+        self.broken = True
+
+    def first(self, sender, payment, **kwargs):
+        self.calls.append(("first", payment.id))
+
+    def flaky(self, sender, payment, **kwargs):
+        self.calls.append(("flaky", payment.id))
+        if self.broken:
+            raise RuntimeError("mail server down")
+
+    def last(self, sender, payment, **kwargs):
+        self.calls.append(("last", payment.id))
+
+
+@pytest.fixture
+def receivers():
+    hooks = Receivers()
+    for receiver in (hooks.first, hooks.flaky, hooks.last):
+        signals.premium_payment_completed.connect(receiver, weak=False)
+    yield hooks
+    for receiver in (hooks.first, hooks.flaky, hooks.last):
+        signals.premium_payment_completed.disconnect(receiver)
+
+
+def test_failing_receiver_blocks_nobody_and_undoes_nothing(receivers, caplog):
+    payment = make_pending()
+    result = complete(payment)
+    assert result.changed
+    assert receivers.calls == [("first", payment.id), ("flaky", payment.id), ("last", payment.id)]
+    stored = repository.get_payment(payment.id)
+    assert stored.status == "completed"
+    assert stored.signal_retry_needed is True
+    [failure] = stored.signal_failures
+    assert failure["signal"] == "premium_payment_completed"
+    assert failure["receiver"].endswith("Receivers.flaky")
+    assert failure["error"] == "RuntimeError: mail server down"
+    assert failure["at"] is not None
+    assert str(payment.id) in caplog.text and "mail server down" in caplog.text
+
+
+def test_redispatch_resends_and_clears_the_flag(receivers):
+    payment = make_pending()
+    complete(payment)
+    receivers.calls.clear()
+    receivers.broken = False
+    responses = signals.redispatch(str(payment.id))
+    assert len(responses) == 3
+    assert [name for name, _ in receivers.calls] == ["first", "flaky", "last"]
+    stored = repository.get_payment(payment.id)
+    assert stored.signal_retry_needed is False
+    assert len(stored.signal_failures) == 1  # history is kept
+
+
+def test_redispatch_that_fails_again_stays_flagged(receivers):
+    payment = make_pending()
+    complete(payment)
+    signals.redispatch(payment.id)
+    stored = repository.get_payment(payment.id)
+    assert stored.signal_retry_needed is True
+    assert len(stored.signal_failures) == 2
+
+
+def test_redispatch_sends_the_signal_for_the_current_status():
+    seen = []
+
+    def on_refund(sender, payment, **kwargs):
+        seen.append(payment.status)
+
+    signals.payment_refunded.connect(on_refund, weak=False)
+    try:
+        payment = make_pending()
+        complete(payment)
+        services.mark_payment_refunded(payment)
+        signals.redispatch(payment.id)
+    finally:
+        signals.payment_refunded.disconnect(on_refund)
+    assert seen == ["refunded", "refunded"]
+    assert signals.redispatch(make_pending().id) == []  # pending: nothing to announce
+    with pytest.raises(PaymentNotFound):
+        signals.redispatch(ObjectId())
+
+
+def test_redispatch_command(receivers):
+    broken, healthy = make_pending(), make_pending()
+    complete(broken)
+    receivers.broken = False
+    complete(healthy)
+    assert [p.id for p in repository.payments_needing_signal_retry()] == [broken.id]
+    out = io.StringIO()
+    call_command("payments_redispatch_signals", "--failed", stdout=out)
+    assert f"{broken.id}: dispatched to 3 receiver(s)" in out.getvalue()
+    assert repository.payments_needing_signal_retry() == []
+
+    receivers.broken = True
+    with pytest.raises(CommandError):
+        call_command("payments_redispatch_signals", str(healthy.id), stdout=io.StringIO())
+    with pytest.raises(CommandError):
+        call_command("payments_redispatch_signals", stdout=io.StringIO())

@@ -1,0 +1,242 @@
+"""The payment state machine: every legal and illegal transition, and races."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from bson import ObjectId
+
+from django_skillswap_payments import repository, services, signals
+from django_skillswap_payments.errors import InvalidTransition, PaymentNotFound
+
+ALL_STATUSES = ("pending", "completed", "failed", "refunded")
+LEGAL = {
+    ("pending", "completed"),
+    ("pending", "failed"),
+    ("failed", "completed"),
+    ("completed", "refunded"),
+}
+
+
+def make_payment(status="pending", transaction_type="premium", **extra):
+    payment = repository.create_payment_transaction(
+        transaction_type,
+        ObjectId(),
+        Decimal("9.99"),
+        to_user_id=ObjectId() if transaction_type == "tip" else None,
+        status=status,
+        **extra,
+    )
+    return payment
+
+
+@pytest.fixture
+def received():
+    """Collect every payment signal sent during the test."""
+    log = []
+
+    def make_receiver(name):
+        def receiver(sender, payment, **kwargs):
+            log.append((name, payment.id, kwargs))
+
+        return receiver
+
+    receivers = {signal: make_receiver(name) for signal, name in signals.SIGNAL_NAMES.items()}
+    for signal, receiver in receivers.items():
+        signal.connect(receiver, weak=False)
+    yield log
+    for signal, receiver in receivers.items():
+        signal.disconnect(receiver)
+
+
+def complete(payment, **overrides):
+    figures = {
+        "payment_intent_id": f"pi_{payment.id}",
+        "amount_minor": 999,
+        "currency": "usd",
+        "livemode": False,
+    }
+    figures.update(overrides)
+    return services.complete_payment(payment, **figures)
+
+
+def move(payment, target):
+    if target == "completed":
+        return complete(payment)
+    if target == "failed":
+        return services.fail_payment(payment, reason="card_declined")
+    return services.mark_payment_refunded(payment, refund_id="re_1")
+
+
+@pytest.mark.parametrize("start", ALL_STATUSES)
+@pytest.mark.parametrize("target", ("completed", "failed", "refunded"))
+def test_transition_matrix(start, target, received):
+    payment = make_payment(status=start)
+    result = move(payment, target)
+    stored = repository.get_payment(payment.id)
+    if (start, target) in LEGAL:
+        assert result.changed
+        assert stored.status == target
+        assert len(received) == 1
+        assert getattr(stored, f"{target}_at") is not None
+    else:
+        assert not result.changed
+        assert stored.status == start
+        assert received == []
+
+
+def test_pending_is_never_a_target():
+    payment = make_payment()
+    with pytest.raises(InvalidTransition):
+        repository.transition(payment.id, "pending")
+
+
+def test_completion_records_stripe_ids_and_releases_the_slot(received):
+    payment = repository.create_pending_payment(
+        transaction_type="premium",
+        from_user_id=ObjectId(),
+        amount=Decimal("9.99"),
+        currency="usd",
+        open_checkout_slot="premium:x",
+    )
+    result = complete(payment, payment_intent_id="pi_123", session_id="cs_123")
+    assert result.changed
+    stored = repository.get_payment(payment.id)
+    assert stored.stripe_payment_intent_id == "pi_123"
+    assert stored.stripe_session_id == "cs_123"
+    assert stored.open_checkout_slot is None
+    name, payment_id, kwargs = received[0]
+    assert name == "premium_payment_completed" and payment_id == payment.id
+    assert kwargs["amount"] == Decimal("9.99") and kwargs["amount_minor"] == 999
+    assert kwargs["currency"] == "usd" and kwargs["to_user_id"] is None
+    assert kwargs["from_user_id"] == payment.from_user_id
+
+
+def test_tip_completion_sends_the_tip_signal(received):
+    payment = make_payment(transaction_type="tip")
+    assert complete(payment).changed
+    assert [entry[0] for entry in received] == ["tip_payment_completed"]
+    assert received[0][2]["to_user_id"] == payment.to_user_id
+
+
+def test_failure_reason_is_stored(received):
+    payment = make_payment()
+    services.fail_payment(payment, reason="card_declined", payment_intent_id="pi_9")
+    stored = repository.get_payment(payment.id)
+    assert (stored.status, stored.failure_reason, stored.stripe_payment_intent_id) == (
+        "failed",
+        "card_declined",
+        "pi_9",
+    )
+    assert [entry[0] for entry in received] == ["payment_failed"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"amount_minor": 998},
+        {"amount_minor": 99900},
+        {"currency": "eur"},
+        {"livemode": True},
+        {"amount_minor": True},
+    ],
+)
+def test_mismatch_never_grants(overrides, received):
+    payment = make_payment()
+    result = complete(payment, **overrides)
+    assert result.mismatch and not result.changed
+    stored = repository.get_payment(payment.id)
+    assert stored.status == "pending"
+    assert stored.failure_reason == "mismatch"
+    assert stored.metadata["mismatch"]["fields"]
+    assert received == []
+
+
+def test_duplicate_report_after_completion_is_a_no_op(received):
+    payment = make_payment()
+    assert complete(payment).changed
+    again = complete(payment, amount_minor=1)  # late, even with different figures
+    assert not again.changed and not again.mismatch
+    assert repository.get_payment(payment.id).failure_reason is None
+    assert len(received) == 1
+
+
+def test_lookup_by_session_id_and_missing_payment():
+    payment = make_payment(stripe_session_id="cs_lookup")
+    result = services.complete_payment(
+        {"session_id": "cs_lookup"},
+        payment_intent_id="pi_x",
+        amount_minor=999,
+        currency="usd",
+        livemode=False,
+    )
+    assert result.changed and result.payment.id == payment.id
+    with pytest.raises(PaymentNotFound):
+        services.complete_payment(
+            {"session_id": "cs_missing"},
+            payment_intent_id=None,
+            amount_minor=999,
+            currency="usd",
+            livemode=False,
+        )
+    with pytest.raises(PaymentNotFound):
+        services.fail_payment(str(ObjectId()), reason="x")
+
+
+def test_eight_threads_racing_to_complete_one_payment(received):
+    payment = make_payment()
+    barrier = threading.Barrier(8)
+    results, errors = [], []
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(complete(repository.get_payment(payment.id)))
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(results) == 8
+    assert sum(result.changed for result in results) == 1
+    assert [entry[0] for entry in received] == ["premium_payment_completed"]
+    assert repository.get_payment(payment.id).status == "completed"
+
+
+def test_completion_racing_failure_yields_one_consistent_outcome(received):
+    payment = make_payment()
+    barrier = threading.Barrier(8)
+    results = []
+
+    def worker(index):
+        barrier.wait()
+        current = repository.get_payment(payment.id)
+        results.append(
+            complete(current) if index % 2 else services.fail_payment(current, reason="declined")
+        )
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Either completion wins outright, or a failure wins and a completion later overrides it
+    # (failed -> completed is legal); never two completions.
+    assert repository.get_payment(payment.id).status == "completed"
+    names = [entry[0] for entry in received]
+    assert names.count("premium_payment_completed") == 1
+    assert names.count("payment_failed") <= 1
+
+
+def test_reference_update_helper_respects_the_state_machine():
+    payment = make_payment()
+    assert repository.update_payment_transaction_status(str(payment.id), "refunded") is None
+    updated = repository.update_payment_transaction_status(
+        str(payment.id), "completed", stripe_payment_intent_id="pi_ref"
+    )
+    assert updated.status == "completed" and updated.stripe_payment_intent_id == "pi_ref"
+    assert repository.update_payment_transaction_status("not-an-id", "completed") is None
