@@ -280,6 +280,9 @@ def transition(
         "set__updated_at": now,
         f"set__{TIMESTAMP_FIELD[to_status]}": now,
         "unset__open_checkout_slot": True,
+        # Raised in the same write as the status, cleared once every receiver ran: a process
+        # that dies between the two leaves the flag set, so the signal can be re-dispatched.
+        "set__signal_retry_needed": True,
     }
     for field, value in (set_fields or {}).items():
         updates[f"set__{field}"] = value
@@ -317,9 +320,17 @@ def set_signal_retry_needed(payment_id: ObjectId, needed: bool) -> None:
     Payment.objects(id=payment_id).update_one(set__signal_retry_needed=bool(needed))
 
 
-def payments_needing_signal_retry(limit: int = 100) -> list[Payment]:
-    """Payments with a receiver failure not yet re-dispatched successfully, oldest first."""
-    return list(Payment.objects(signal_retry_needed=True).order_by("updated_at").limit(limit))
+def payments_needing_signal_retry(limit: int = 100, *, settled_seconds: int = 0) -> list[Payment]:
+    """Payments whose signal did not reach every receiver, oldest first.
+
+    That is a receiver that raised, or a process that stopped between the
+    transition and the dispatch. ``settled_seconds`` skips payments changed
+    more recently than that, whose first dispatch may still be running.
+    """
+    query: dict[str, Any] = {"signal_retry_needed": True}
+    if settled_seconds:
+        query["updated_at__lt"] = utcnow() - dt.timedelta(seconds=settled_seconds)
+    return list(Payment.objects(**query).order_by("updated_at").limit(limit))
 
 
 # -- premium status --------------------------------------------------------

@@ -111,7 +111,10 @@ def dispatch(payment: Payment) -> list[tuple[Any, Any]]:
                     "at": utcnow(),
                 }
             )
-    if failures:
+    if not failures:
+        repository.set_signal_retry_needed(payment.id, False)
+        payment.signal_retry_needed = False
+    else:
         try:
             repository.record_signal_failures(payment.id, failures)
         except Exception:

@@ -124,7 +124,7 @@ def test_redispatch_command(receivers):
     complete(healthy)
     assert [p.id for p in repository.payments_needing_signal_retry()] == [broken.id]
     out = io.StringIO()
-    call_command("payments_redispatch_signals", "--failed", stdout=out)
+    call_command("payments_redispatch_signals", "--failed", "--settled-seconds", "0", stdout=out)
     assert f"{broken.id}: dispatched to 3 receiver(s)" in out.getvalue()
     assert repository.payments_needing_signal_retry() == []
 
@@ -133,3 +133,24 @@ def test_redispatch_command(receivers):
         call_command("payments_redispatch_signals", str(healthy.id), stdout=io.StringIO())
     with pytest.raises(CommandError):
         call_command("payments_redispatch_signals", stdout=io.StringIO())
+
+
+def test_transition_without_dispatch_stays_flagged_for_redispatch(receivers):
+    """A process that dies after the status write but before the signal leaves a trace."""
+    payment = make_pending()
+    moved = repository.transition(payment.id, "completed")  # as if the process stopped here
+    assert moved.signal_retry_needed is True
+    assert repository.payments_needing_signal_retry(settled_seconds=60) == []  # may still be in flight
+    assert [p.id for p in repository.payments_needing_signal_retry()] == [payment.id]
+
+    receivers.broken = False
+    signals.redispatch(payment.id)
+    assert receivers.calls == [("first", payment.id), ("flaky", payment.id), ("last", payment.id)]
+    assert repository.get_payment(payment.id).signal_retry_needed is False
+
+
+def test_successful_dispatch_clears_the_flag(receivers):
+    receivers.broken = False
+    payment = make_pending()
+    complete(payment)
+    assert repository.get_payment(payment.id).signal_retry_needed is False

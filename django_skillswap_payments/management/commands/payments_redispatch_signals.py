@@ -27,14 +27,25 @@ class Command(BaseCommand):
             default=100,
             help="With --failed, at most this many payments (default 100).",
         )
+        parser.add_argument(
+            "--settled-seconds",
+            type=int,
+            default=60,
+            help=(
+                "With --failed, skip payments changed in the last N seconds, whose first "
+                "dispatch may still be running (default 60)."
+            ),
+        )
 
-    def handle(self, *args, payment_ids, failed, limit, **options):
+    def handle(self, *args, payment_ids, failed, limit, settled_seconds, **options):
         if not payment_ids and not failed:
             raise CommandError("Give payment ids or --failed.")
         targets = list(payment_ids)
         if failed:
             targets += [
-                str(payment.id) for payment in repository.payments_needing_signal_retry(limit)
+                str(payment.id) for payment in repository.payments_needing_signal_retry(
+                    limit, settled_seconds=settled_seconds
+                )
             ]
         still_failing = 0
         for payment_id in dict.fromkeys(targets):
