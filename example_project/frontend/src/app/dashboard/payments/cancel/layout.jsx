@@ -1,0 +1,5 @@
+export const metadata = { title: "Payment cancelled" };
+
+export default function Layout({ children }) {
+  return children;
+}
