@@ -53,3 +53,37 @@ ensure_chromium() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 }
+
+# ensure_demo_deps: the example site's own requirements (JWT auth, WhiteNoise, dotenv).
+ensure_demo_deps() {
+  local stamp_file="$VENV/.skillswap-demo-deps" wanted
+  wanted="$(sha256sum "$ROOT/example_project/requirements.txt" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp_file" 2>/dev/null || true)" != "$wanted" ]; then
+    log "installing the example site's requirements"
+    (cd "$ROOT/example_project" && "$VENV/bin/python" -m pip install --quiet -r requirements.txt)
+    echo "$wanted" > "$stamp_file"
+  fi
+}
+
+# build_frontend: npm install + static export, skipped when sources are unchanged.
+build_frontend() {
+  local frontend="$ROOT/example_project/frontend" stamp_file wanted
+  stamp_file="$frontend/out/.build-stamp"
+  wanted="$(cd "$frontend" && find . \( -name node_modules -o -name .next -o -name out \) -prune \
+             -o -type f -print | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)"
+  if [ "$(cat "$stamp_file" 2>/dev/null || true)" = "$wanted" ]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "npm (Node.js 20+) is needed to build the front end." >&2
+    return 1
+  fi
+  export NEXT_TELEMETRY_DISABLED=1
+  if [ ! -d "$frontend/node_modules" ] || [ "$frontend/package-lock.json" -nt "$frontend/node_modules/.package-lock.json" ]; then
+    log "installing front-end packages (npm ci)"
+    (cd "$frontend" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  log "building the front end (next build, static export)"
+  (cd "$frontend" && npm run build --silent >/dev/null)
+  echo "$wanted" > "$stamp_file"
+}

@@ -1,0 +1,72 @@
+"""Start the whole demo in one process: MongoDB, the API, the front end, Stripe (or its emulator).
+
+With no ``MONGODB_URI`` a local MongoDB wire server is started as a child
+process, keeping its data in ``example_project/var/mongo.sqlite3`` so purchases
+survive restarts.  With no Stripe keys the Stripe emulator shipped in the
+package is mounted on this server at ``/stripe-emulator/`` and delivers signed
+webhooks back to ``/api/payments/webhook/``.  Ctrl-C stops everything started here.
+"""
+
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from django_skillswap_payments.testing.mongo import LocalMongoServer, with_database
+
+DEMO_DATABASE = "skillswap_demo"
+
+
+class Command(BaseCommand):
+    help = "Run the example site with embedded defaults (local MongoDB, Stripe emulator)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=settings.DEMO_PORT)
+
+    def handle(self, *args, port, **options):
+        if port != settings.DEMO_PORT:
+            # The emulator's API base and the webhook target are derived from DEMO_PORT.
+            self.stderr.write("Use DEMO_PORT to change the port (settings derive URLs from it).")
+            port = settings.DEMO_PORT
+        mongo = None
+        if os.environ.get("MONGODB_URI"):
+            mongo_mode = "MongoDB at $MONGODB_URI"
+        else:
+            settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+            mongo = LocalMongoServer(sqlite_path=settings.VAR_DIR / "mongo.sqlite3")
+            os.environ["MONGODB_URI"] = with_database(mongo.start(), DEMO_DATABASE)
+            mongo_mode = f"local MongoDB wire server (data in {settings.VAR_DIR / 'mongo.sqlite3'})"
+        try:
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("payments_ensure_indexes", verbosity=0)
+            self._banner(port, mongo_mode)
+            call_command("seed_demo_users")
+            self.stdout.write("")
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+        finally:
+            if mongo is not None:
+                mongo.stop()
+
+    def _banner(self, port, mongo_mode):
+        if settings.STRIPE_EMULATED:
+            stripe_mode = (
+                f"Stripe EMULATOR at {settings.DEMO_BASE_URL}/{settings.STRIPE_EMULATOR_PREFIX}/ "
+                "(no Stripe account needed; test card 4242 4242 4242 4242)"
+            )
+        else:
+            key = settings.SKILLSWAP_PAYMENTS.get("STRIPE_SECRET_KEY") or os.environ.get("STRIPE_SECRET_KEY", "")
+            live = key.startswith(("sk_live_", "rk_live_"))
+            stripe_mode = "Stripe LIVE mode: real money!" if live else "real Stripe TEST mode (your keys)"
+        frontend = settings.FRONTEND_EXPORT_DIR
+        lines = [
+            "",
+            "SkillSwap payments demo",
+            f"  Open      http://127.0.0.1:{port}/",
+            f"  Stripe    {stripe_mode}",
+            f"  MongoDB   {mongo_mode}",
+        ]
+        if not frontend.is_dir():
+            lines.append(f"  Front end NOT BUILT ({frontend} missing): run scripts/demo to build it")
+        lines.append("  Logins (seeded just below):")
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,77 @@
+"""What a host site does when money moves: log it and tell the people involved.
+
+The payments app sends each signal once per payment transition, after MongoDB
+has recorded it.  Receivers here stay small and idempotent (a unique constraint
+on the notification), because an operator may re-dispatch a signal after fixing
+a failing receiver.
+"""
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError
+
+from django_skillswap_payments import signals
+from django_skillswap_payments.documents import PaymentProfile
+
+from .models import Notification
+
+logger = logging.getLogger(__name__)
+
+
+def connect() -> None:
+    signals.premium_payment_completed.connect(on_premium_completed, dispatch_uid="demo.premium_completed")
+    signals.tip_payment_completed.connect(on_tip_completed, dispatch_uid="demo.tip_completed")
+    signals.payment_failed.connect(on_payment_failed, dispatch_uid="demo.payment_failed")
+    signals.payment_refunded.connect(on_payment_refunded, dispatch_uid="demo.payment_refunded")
+
+
+def on_premium_completed(sender, payment, from_user_id, amount, currency, **kwargs):
+    logger.info("premium unlocked for profile %s (payment %s, %s %s)", from_user_id, payment.id, amount, currency)
+    _notify(from_user_id, "premium", payment, f"Welcome to Premium! We received {_money(amount, currency)}.")
+
+
+def on_tip_completed(sender, payment, from_user_id, to_user_id, amount, currency, **kwargs):
+    sender_name = _username(from_user_id) or "Someone"
+    recipient_name = _username(to_user_id) or "another member"
+    logger.info("tip %s completed: %s -> %s, %s %s", payment.id, from_user_id, to_user_id, amount, currency)
+    _notify(from_user_id, "tip_sent", payment, f"You tipped {recipient_name} {_money(amount, currency)}.")
+    note = f": “{payment.message}”" if getattr(payment, "message", "") else "."
+    _notify(to_user_id, "tip_received", payment, f"{sender_name} tipped you {_money(amount, currency)}{note}")
+
+
+def on_payment_failed(sender, payment, from_user_id, amount, currency, **kwargs):
+    reason = getattr(payment, "failure_reason", "") or "the payment did not go through"
+    _notify(from_user_id, "failed", payment, f"A {payment.transaction_type} payment of {_money(amount, currency)} failed: {reason}")
+
+
+def on_payment_refunded(sender, payment, from_user_id, amount, currency, **kwargs):
+    _notify(from_user_id, "refunded", payment, f"Your {payment.transaction_type} payment of {_money(amount, currency)} was refunded.")
+
+
+def _money(amount, currency) -> str:
+    symbol = "$" if str(currency).lower() == "usd" else ""
+    suffix = "" if symbol else f" {str(currency).upper()}"
+    return f"{symbol}{amount}{suffix}"
+
+
+def _django_user(profile_id):
+    profile = PaymentProfile.objects(id=profile_id).first() if profile_id else None
+    if profile is None:
+        return None
+    return get_user_model().objects.filter(pk=profile.django_user_id).first()
+
+
+def _username(profile_id):
+    user = _django_user(profile_id)
+    return user.get_username() if user else None
+
+
+def _notify(profile_id, kind, payment, text) -> None:
+    user = _django_user(profile_id)
+    if user is None:
+        return
+    try:
+        Notification.objects.create(user=user, kind=kind, payment_id=str(payment.id), text=text[:400])
+    except IntegrityError:
+        logger.info("notification %s for payment %s already recorded", kind, payment.id)

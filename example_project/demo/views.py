@@ -1,0 +1,55 @@
+"""The few endpoints a host site adds around the payments app for its own UI."""
+
+from django.contrib.auth import get_user_model
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from django_skillswap_payments import services
+from django_skillswap_payments.users import get_or_create_profile
+
+from .models import Notification
+
+
+class MeView(APIView):
+    """The logged-in user, with the payments profile id other users tip."""
+
+    def get(self, request):
+        profile = get_or_create_profile(request.user)
+        return Response(
+            {
+                "id": request.user.pk,
+                "username": request.user.get_username(),
+                "profile_id": str(profile.id),
+                "is_premium": services.get_premium_status(profile)["is_premium"],
+            }
+        )
+
+
+class RecipientsView(APIView):
+    """Everyone the current user can tip (everyone but themselves)."""
+
+    def get(self, request):
+        users = get_user_model().objects.filter(is_active=True).exclude(pk=request.user.pk).order_by("username")
+        return Response(
+            [
+                {
+                    "profile_id": str(get_or_create_profile(user).id),
+                    "username": user.get_username(),
+                    "display_name": user.get_full_name() or user.get_username(),
+                }
+                for user in users[:50]
+            ]
+        )
+
+
+class NotificationsView(APIView):
+    """What the site's payment signal receivers recorded for this user."""
+
+    def get(self, request):
+        notifications = Notification.objects.filter(user=request.user)[:20]
+        return Response(
+            [
+                {"id": n.pk, "kind": n.kind, "text": n.text, "created_at": n.created_at.isoformat()}
+                for n in notifications
+            ]
+        )

@@ -1,0 +1,117 @@
+"""Settings of the example site: a plain Django project that uses django-skillswap-payments.
+
+Configuration comes from the environment or from ``example_project/.env``.  With
+nothing configured it runs on embedded defaults: a local MongoDB wire server
+(started by ``manage.py rundemo``) and the Stripe emulator mounted at
+``/stripe-emulator/``.  Set ``STRIPE_SECRET_KEY`` (and the publishable key and
+webhook secret) to use real Stripe test mode instead.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+FRONTEND_EXPORT_DIR = BASE_DIR / "frontend" / "out"
+
+load_dotenv(BASE_DIR / ".env")
+
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-site-insecure-key-for-local-demo-only")
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+DEMO_PORT = int(os.environ.get("DEMO_PORT", "8000"))
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_skillswap_payments",
+    "demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+
+ROOT_URLCONF = "example_site.urls"
+WSGI_APPLICATION = "example_site.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# Django's users (and the demo's notifications) live in SQL; payments live in MongoDB.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("DEMO_SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# The Next.js static export is served from the site root, on the API's origin.
+WHITENOISE_ROOT = FRONTEND_EXPORT_DIR if FRONTEND_EXPORT_DIR.is_dir() else None
+WHITENOISE_INDEX_FILE = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
+}
+
+# --- Payments --------------------------------------------------------------
+# Real Stripe test mode when the host provides keys; otherwise the emulator that
+# ships with the package, mounted on this same server.
+STRIPE_EMULATED = not os.environ.get("STRIPE_SECRET_KEY")
+STRIPE_EMULATOR_PREFIX = "stripe-emulator"
+STRIPE_EMULATOR_WEBHOOK_SECRET = "whsec_demo_emulator_signing_secret"
+DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL", f"http://127.0.0.1:{DEMO_PORT}")
+
+SKILLSWAP_PAYMENTS = {
+    "PREMIUM_PRICE": os.environ.get("PREMIUM_PRICE", "9.99"),
+    "CURRENCY": "usd",
+}
+if STRIPE_EMULATED:
+    SKILLSWAP_PAYMENTS.update(
+        {
+            "STRIPE_SECRET_KEY": "sk_test_emulator",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_emulator",
+            "STRIPE_WEBHOOK_SECRET": STRIPE_EMULATOR_WEBHOOK_SECRET,
+            "STRIPE_API_BASE": f"{DEMO_BASE_URL}/{STRIPE_EMULATOR_PREFIX}",
+        }
+    )
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "django_skillswap_payments": {"handlers": ["console"], "level": "INFO"},
+        "demo": {"handlers": ["console"], "level": "INFO"},
+    },
+}

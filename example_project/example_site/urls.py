@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.urls import include, path
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from demo import views
+
+urlpatterns = [
+    path("api/payments/", include("django_skillswap_payments.urls")),
+    path("api/auth/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
+    path("api/auth/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+    path("api/auth/me/", views.MeView.as_view(), name="me"),
+    path("api/demo/recipients/", views.RecipientsView.as_view(), name="demo-recipients"),
+    path("api/demo/notifications/", views.NotificationsView.as_view(), name="demo-notifications"),
+]
+
+if settings.STRIPE_EMULATED:
+    from django_skillswap_payments.testing.emulator import django_urls
+
+    from demo.stripe_emulator import emulator
+
+    urlpatterns += django_urls(emulator, f"{settings.STRIPE_EMULATOR_PREFIX}/")
