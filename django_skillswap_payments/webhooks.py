@@ -1,0 +1,462 @@
+"""Stripe webhook processing: verify, record, dispatch, transition.
+
+1. **Verify** the ``Stripe-Signature`` header against every configured
+   signing secret (several during a rotation). Without a secret nothing is
+   processed at all; an unsigned, tampered, stale or unparsable delivery is
+   refused before anything is written.
+2. **Record** the event under its unique Stripe event id. A delivery of an
+   event already ``processed`` or ``ignored`` stops here, so retries and
+   duplicates have no effect.
+3. **Dispatch** through :data:`HANDLERS` (event type → handler). Types not in
+   the table are recorded as ``ignored``.
+4. Handlers change payments only through the service transitions, which are
+   conditional single-document updates: whichever of the webhook, a
+   duplicate delivery or the success-page confirmation gets there first makes
+   the change and sends the signal; the others change nothing.
+
+A handler that raises marks the event ``failed`` with the error and surfaces
+as :class:`WebhookProcessingFailed`; the HTTP layer answers 5xx so Stripe
+delivers the event again, and the next delivery (or
+``manage.py payments_replay_webhooks``) processes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mongoengine.errors import NotUniqueError
+
+from . import gateway, repository, services
+from .conf import payments_settings
+from .documents import (
+    WEBHOOK_FAILED,
+    WEBHOOK_IGNORED,
+    WEBHOOK_PROCESSED,
+    Payment,
+    PaymentProfile,
+    Subscription,
+    WebhookEvent,
+)
+from .errors import PaymentError, WebhookVerificationError
+
+logger = logging.getLogger(__name__)
+
+# Events in these states have had their effect; another delivery must not repeat it.
+FINAL_STATUSES = (WEBHOOK_PROCESSED, WEBHOOK_IGNORED)
+MAX_EVENT_ID_LENGTH = 255
+
+
+class WebhookNotConfigured(PaymentError):
+    """No signing secret is configured, so no event can be trusted."""
+
+    code = "webhook_not_configured"
+    default_error = "Webhook secret not configured"
+    default_message = "Set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret"
+    http_status = 500
+
+
+class WebhookProcessingFailed(Exception):
+    """A handler raised; the event is stored as ``failed`` and should be delivered again."""
+
+    def __init__(self, event_id: str, error: str) -> None:
+        self.event_id = event_id
+        self.error = error
+        super().__init__(f"Processing of event {event_id} failed: {error}")
+
+
+class WebhookEventNotFound(LookupError):
+    """No event with this Stripe id was ever recorded."""
+
+
+@dataclass(frozen=True)
+class StripeEvent:
+    """The parts of a Stripe ``event`` the handlers use, plus the full payload."""
+
+    id: str
+    type: str
+    livemode: bool
+    api_version: str | None
+    created: int | None
+    payload: Mapping[str, Any]
+
+    @property
+    def object(self) -> dict[str, Any]:
+        """``data.object``: the Stripe object the event is about."""
+        return self.payload["data"]["object"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What processing an event amounted to: a webhook event status and an optional note."""
+
+    status: str
+    note: str | None = None
+    duplicate: bool = False
+
+
+def processed(note: str | None = None) -> Outcome:
+    return Outcome(WEBHOOK_PROCESSED, note)
+
+
+def ignored(note: str) -> Outcome:
+    return Outcome(WEBHOOK_IGNORED, note)
+
+
+# -- verification -----------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def event_from_payload(payload: Any) -> StripeEvent:
+    """Check that ``payload`` is shaped like a Stripe event; raise ``WebhookVerificationError`` if not."""
+    if not isinstance(payload, dict):
+        raise WebhookVerificationError("Invalid webhook payload", message="The event must be a JSON object")
+    event_id, event_type = payload.get("id"), payload.get("type")
+    data = payload.get("data")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > MAX_EVENT_ID_LENGTH:
+        raise WebhookVerificationError("Invalid webhook payload", message="The event has no valid id")
+    if not isinstance(event_type, str) or not event_type:
+        raise WebhookVerificationError("Invalid webhook payload", message="The event has no type")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise WebhookVerificationError("Invalid webhook payload", message="The event has no data.object")
+    created = payload.get("created")
+    api_version = payload.get("api_version")
+    return StripeEvent(
+        id=event_id,
+        type=event_type,
+        livemode=payload.get("livemode") is True,
+        api_version=api_version if isinstance(api_version, str) else None,
+        created=created if isinstance(created, int) and not isinstance(created, bool) else None,
+        payload=payload,
+    )
+
+
+def verify(body: bytes, signature: str | None) -> StripeEvent:
+    """Verify the signature of a raw delivery and parse it into a :class:`StripeEvent`.
+
+    Raises :class:`WebhookNotConfigured` when no signing secret is set and
+    ``WebhookVerificationError`` for a missing, wrong or stale signature or a
+    body that is not a JSON event.
+    """
+    secrets = payments_settings.webhook_secrets
+    if not secrets:
+        raise WebhookNotConfigured()
+    try:
+        gateway.construct_event(body, signature, secrets, payments_settings.webhook_tolerance)
+    except (AttributeError, TypeError):
+        # stripe-python checks the signature first and then assumes the JSON is an
+        # object; a correctly signed array or scalar makes it raise these instead.
+        raise WebhookVerificationError("Invalid webhook payload") from None
+    try:
+        # Parsed again, strictly, because the stored payload must be plain JSON data.
+        payload = json.loads(body, parse_constant=_reject_constant)
+    except ValueError:
+        raise WebhookVerificationError("Invalid webhook payload") from None
+    return event_from_payload(payload)
+
+
+# -- receive / process ------------------------------------------------------------
+
+
+def _record(event: StripeEvent) -> WebhookEvent:
+    return repository.record_webhook_event(
+        event_id=event.id,
+        event_type=event.type,
+        livemode=event.livemode,
+        api_version=event.api_version,
+        payload=event.payload,
+    )
+
+
+def receive(body: bytes, signature: str | None) -> Outcome:
+    """Handle one delivery from Stripe: verify, record, then process unless already done."""
+    event = verify(body, signature)
+    record = _record(event)
+    if record.status in FINAL_STATUSES:
+        return Outcome(record.status, "duplicate delivery", duplicate=True)
+    return process(event)
+
+
+def process(event: StripeEvent) -> Outcome:
+    """Run the handler of a recorded event and store the result on the event record.
+
+    Raises :class:`WebhookProcessingFailed` (after marking the event
+    ``failed``) when the handler raises.
+    """
+    handler = HANDLERS.get(event.type)
+    try:
+        outcome = handler(event) if handler else ignored(f"Unhandled event type {event.type}")
+    except Exception as exc:
+        # Any error at all must leave the event retryable rather than lost.
+        error = f"{type(exc).__name__}: {exc}"
+        logger.exception("Stripe event %s (%s) failed", event.id, event.type)
+        try:
+            repository.finish_webhook_event(event.id, WEBHOOK_FAILED, error=error)
+        except Exception:
+            logger.exception("Could not mark Stripe event %s as failed", event.id)
+        raise WebhookProcessingFailed(event.id, error) from exc
+    repository.finish_webhook_event(event.id, outcome.status, error=outcome.note)
+    logger.info("Stripe event %s (%s): %s %s", event.id, event.type, outcome.status, outcome.note or "")
+    return outcome
+
+
+def replay(event_id: str, *, force: bool = False) -> Outcome:
+    """Process a recorded event again from its stored payload (no new signature needed).
+
+    Events already ``processed``/``ignored`` are left alone unless ``force``
+    is set; replaying them is harmless anyway because every transition is
+    conditional. Raises :class:`WebhookEventNotFound` and
+    :class:`WebhookProcessingFailed`.
+    """
+    stored = _stored_event(event_id)
+    if stored is None:
+        raise WebhookEventNotFound(event_id)
+    if stored.status in FINAL_STATUSES and not force:
+        return Outcome(stored.status, "already handled", duplicate=True)
+    event = event_from_payload(dict(stored.payload or {}))
+    _record(event)  # counts the attempt
+    return process(event)
+
+
+def _stored_event(event_id: str) -> WebhookEvent | None:
+    return WebhookEvent.objects(stripe_event_id=event_id).first()
+
+
+# -- lookups -------------------------------------------------------------------------
+
+
+def _stripe_id(value: Any) -> str | None:
+    """An id from a field that holds either the id or the expanded object."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, Mapping):
+        return _stripe_id(value.get("id"))
+    return None
+
+
+def _metadata_payment_id(obj: Mapping[str, Any]) -> Any:
+    metadata = obj.get("metadata")
+    return metadata.get("payment_id") if isinstance(metadata, Mapping) else None
+
+
+def _session_payment(session: Mapping[str, Any]) -> Payment | None:
+    """The payment a Checkout Session belongs to: by session id, else by the payment id we tagged it with."""
+    session_id = _stripe_id(session.get("id"))
+    payment = repository.find_payment(session_id=session_id) if session_id else None
+    if payment is not None:
+        return payment
+    payment_id = _metadata_payment_id(session) or session.get("client_reference_id")
+    payment = repository.find_payment(payment_id=payment_id) if payment_id else None
+    if payment is not None and payment.stripe_session_id and payment.stripe_session_id != session_id:
+        return None  # tagged with our id but not the session we opened: not ours to act on
+    return payment
+
+
+def _intent_payment(intent_id: str | None, obj: Mapping[str, Any]) -> Payment | None:
+    """The payment of a PaymentIntent: by intent id, else by the payment id in the metadata."""
+    payment = repository.find_payment(payment_intent_id=intent_id) if intent_id else None
+    if payment is not None:
+        return payment
+    payment_id = _metadata_payment_id(obj)
+    payment = repository.find_payment(payment_id=payment_id) if payment_id else None
+    if payment is not None and payment.stripe_payment_intent_id and payment.stripe_payment_intent_id != intent_id:
+        return None
+    return payment
+
+
+def _complete(event: StripeEvent, payment: Payment, *, intent_id: str | None, amount: Any,
+              currency: Any, session_id: str | None = None) -> Outcome:
+    result = services.complete_payment(
+        payment,
+        payment_intent_id=intent_id,
+        amount_minor=amount,
+        currency=currency,
+        livemode=event.livemode,
+        session_id=session_id,
+    )
+    if result.mismatch:
+        fields = ", ".join((result.payment.metadata or {}).get("mismatch", {}).get("fields", [])) or "details"
+        return ignored(f"Stripe reported a different {fields} for payment {payment.id}; nothing granted")
+    if not result.changed:
+        return processed(f"payment {payment.id} already {result.payment.status}")
+    return processed()
+
+
+def _transition_note(result: services.TransitionResult) -> str | None:
+    return None if result.changed else f"payment {result.payment.id} already {result.payment.status}"
+
+
+# -- handlers ----------------------------------------------------------------------
+
+
+def on_checkout_session_completed(event: StripeEvent) -> Outcome:
+    """Checkout finished. Complete the payment if it is paid; delayed methods (e.g. bank debits) wait."""
+    session = event.object
+    if session.get("mode") != "payment":
+        return ignored("Not a one-time payment session")
+    payment = _session_payment(session)
+    if payment is None:
+        return ignored("No payment for this Checkout Session")
+    if session.get("payment_status") != "paid":
+        return processed("Awaiting payment (checkout.session.async_payment_succeeded will follow)")
+    return _complete(
+        event,
+        payment,
+        intent_id=_stripe_id(session.get("payment_intent")),
+        amount=session.get("amount_total"),
+        currency=session.get("currency"),
+        session_id=_stripe_id(session.get("id")),
+    )
+
+
+def on_checkout_session_async_payment_failed(event: StripeEvent) -> Outcome:
+    payment = _session_payment(event.object)
+    if payment is None:
+        return ignored("No payment for this Checkout Session")
+    result = services.fail_payment(
+        payment,
+        reason="async_payment_failed",
+        payment_intent_id=_stripe_id(event.object.get("payment_intent")),
+    )
+    return processed(_transition_note(result))
+
+
+def on_checkout_session_expired(event: StripeEvent) -> Outcome:
+    payment = _session_payment(event.object)
+    if payment is None:
+        return ignored("No payment for this Checkout Session")
+    return processed(_transition_note(services.expire_payment(payment)))
+
+
+def on_payment_intent_succeeded(event: StripeEvent) -> Outcome:
+    intent = event.object
+    intent_id = _stripe_id(intent.get("id"))
+    payment = _intent_payment(intent_id, intent)
+    if payment is None:
+        return ignored("No payment for this PaymentIntent")
+    received = intent.get("amount_received")
+    return _complete(
+        event,
+        payment,
+        intent_id=intent_id,
+        amount=received if received else intent.get("amount"),
+        currency=intent.get("currency"),
+    )
+
+
+def on_payment_intent_failed(event: StripeEvent) -> Outcome:
+    intent = event.object
+    intent_id = _stripe_id(intent.get("id"))
+    payment = _intent_payment(intent_id, intent)
+    if payment is None:
+        return ignored("No payment for this PaymentIntent")
+    error = intent.get("last_payment_error")
+    reason = error.get("message") if isinstance(error, Mapping) else None
+    result = services.fail_payment(payment, reason=reason or "payment_failed", payment_intent_id=intent_id)
+    return processed(_transition_note(result))
+
+
+def on_charge_refunded(event: StripeEvent) -> Outcome:
+    """A full refund revokes what the payment granted; partial refunds are only recorded."""
+    charge = event.object
+    payment = _intent_payment(_stripe_id(charge.get("payment_intent")), charge)
+    if payment is None:
+        return ignored("No payment for this charge")
+    if charge.get("refunded") is not True:
+        return ignored(f"Partial refund of payment {payment.id}; status unchanged")
+    refunds = charge.get("refunds")
+    data = refunds.get("data") if isinstance(refunds, Mapping) else None
+    refund_id = _stripe_id(data[0]) if isinstance(data, list) and data else None
+    return processed(_transition_note(services.mark_payment_refunded(payment, refund_id=refund_id)))
+
+
+def on_subscription_changed(event: StripeEvent) -> Outcome:
+    """Keep the legacy ``subscriptions`` collection in step with Stripe."""
+    subscription = event.object
+    status = "canceled" if event.type == "customer.subscription.deleted" else subscription.get("status")
+    return _sync_legacy_subscription(subscription, status=status, event_created=event.created)
+
+
+HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {
+    "checkout.session.completed": on_checkout_session_completed,
+    "checkout.session.async_payment_succeeded": on_checkout_session_completed,
+    "checkout.session.async_payment_failed": on_checkout_session_async_payment_failed,
+    "checkout.session.expired": on_checkout_session_expired,
+    "payment_intent.succeeded": on_payment_intent_succeeded,
+    "payment_intent.payment_failed": on_payment_intent_failed,
+    "charge.refunded": on_charge_refunded,
+    "customer.subscription.updated": on_subscription_changed,
+    "customer.subscription.deleted": on_subscription_changed,
+}
+"""Event type → handler. Handlers return an :class:`Outcome` or raise to get the event retried."""
+
+
+# -- legacy subscriptions ------------------------------------------------------------
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+    return None
+
+
+def _period(subscription: Mapping[str, Any], name: str) -> dt.datetime | None:
+    # Recent API versions moved the billing period from the subscription to its items.
+    value = _timestamp(subscription.get(name))
+    if value is None:
+        items = subscription.get("items")
+        data = items.get("data") if isinstance(items, Mapping) else None
+        if isinstance(data, list) and data and isinstance(data[0], Mapping):
+            value = _timestamp(data[0].get(name))
+    return value
+
+
+def _subscription_owner(subscription: Mapping[str, Any]) -> Any:
+    customer_id = _stripe_id(subscription.get("customer"))
+    profile = PaymentProfile.objects(stripe_customer_id=customer_id).first() if customer_id else None
+    if profile is not None:
+        return profile.id
+    metadata = subscription.get("metadata")
+    user_id = metadata.get("user_id") if isinstance(metadata, Mapping) else None
+    return repository.to_object_id(user_id)
+
+
+def _sync_legacy_subscription(
+    subscription: Mapping[str, Any], *, status: Any, event_created: int | None
+) -> Outcome:
+    subscription_id = _stripe_id(subscription.get("id"))
+    if not subscription_id or not isinstance(status, str):
+        return ignored("Subscription without id or status")
+    # Stripe does not deliver in order: the event time decides which state is newest.
+    as_of = _timestamp(event_created) or dt.datetime.now(dt.timezone.utc)
+    fields = {
+        "status": status,
+        "stripe_customer_id": _stripe_id(subscription.get("customer")),
+        "current_period_start": _period(subscription, "current_period_start"),
+        "current_period_end": _period(subscription, "current_period_end"),
+        "cancel_at_period_end": subscription.get("cancel_at_period_end") is True,
+        "updated_at": as_of,
+    }
+    existing = Subscription.objects(stripe_subscription_id=subscription_id).first()
+    if existing is None:
+        owner = _subscription_owner(subscription)
+        if owner is None:
+            return ignored("No user for this subscription")
+        try:
+            Subscription(
+                stripe_subscription_id=subscription_id, user_id=owner, created_at=as_of, **fields
+            ).save(force_insert=True)
+            return processed()
+        except NotUniqueError:
+            pass  # a concurrent delivery inserted it; fall through to the ordered update
+    updated = Subscription.objects(stripe_subscription_id=subscription_id, updated_at__lte=as_of).update_one(
+        **{f"set__{name}": value for name, value in fields.items()}
+    )
+    return processed() if updated else ignored("Older than the stored subscription state")

@@ -1,0 +1,93 @@
+"""success_url / cancel_url: no open redirects."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from tests.api_helpers import (
+    CANCEL_URL,
+    PREMIUM_URL,
+    SUCCESS_URL,
+    assert_nothing_written,
+    payments_config,
+)
+
+pytest_plugins = ("tests.api_support",)
+pytestmark = pytest.mark.django_db
+
+HOSTILE = [
+    "https://evil.example/success",
+    "http://testserver.evil.example/x",
+    "http://evil.example/?next=http://testserver/",
+    "javascript:alert(1)",
+    "JavaScript://testserver/%0Aalert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "//evil.example/path",
+    "///evil.example",
+    "/relative/path",
+    "http:///evil.example",
+    "http://testserver@evil.example/",
+    "http://user:pass@testserver/",
+    "http://evil.example\\@testserver/",
+    "http://evil.example\\.testserver/",
+    "http://testserver:80@evil.example/",
+    "http://evil.example#@testserver",
+    "http://evil.example?@testserver",
+    "ftp://testserver/file",
+    "file:///etc/passwd",
+    "mailto:admin@testserver",
+    "http:\\\\evil.example",
+    " http://testserver/",
+    "http://test server/",
+    "http://testserver\t.evil/",
+    "http://testserver:99999/",
+    "",
+    "http://" + "a" * 2050 + ".testserver/",
+]
+
+
+def _start(client, success=SUCCESS_URL, cancel=CANCEL_URL):
+    return client.post(PREMIUM_URL, {"success_url": success, "cancel_url": cancel}, format="json")
+
+
+@pytest.mark.parametrize("url", HOSTILE)
+@pytest.mark.parametrize("field", ["success", "cancel"])
+def test_hostile_redirects_are_rejected(emulated_stripe, alice_client, mongo_database, url, field):
+    response = _start(alice_client, **{field: url})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "Invalid redirect URL"
+    assert response.json()["message"].startswith(f"{field}_url")
+    assert emulated_stripe.requests == []
+    assert_nothing_written(mongo_database)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://testserver/dashboard/payments/success?session_id={CHECKOUT_SESSION_ID}",
+        "https://localhost:3000/dashboard/payments/success",
+        "https://SHOP.Example.COM/thanks#top",
+        "http://127.0.0.1:8000/ok",
+    ],
+)
+def test_allowed_hosts_and_placeholder_are_accepted(emulated_stripe, alice_client, url):
+    assert _start(alice_client, success=url).status_code == 200
+
+
+def test_wildcard_allowed_hosts_does_not_allow_everything(emulated_stripe, alice_client):
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        assert _start(alice_client, success="https://evil.example/").status_code == 400
+        # The request's own host is still fine.
+        assert _start(alice_client).status_code == 200
+
+
+def test_explicit_redirect_hosts_replace_the_defaults(emulated_stripe, alice_client):
+    config = payments_config(ALLOWED_REDIRECT_HOSTS=["app.example.org", ".cdn.example.org"])
+    with override_settings(SKILLSWAP_PAYMENTS=config):
+        assert _start(alice_client).status_code == 400  # testserver no longer allowed
+        ok = _start(alice_client, success="https://app.example.org/ok", cancel="https://x.cdn.example.org/no")
+        assert ok.status_code == 200
+        assert _start(alice_client, success="https://app.example.org.evil/ok",
+                      cancel="https://app.example.org/no").status_code == 400

@@ -1,0 +1,59 @@
+"""The optional OpenAPI schema route."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_schema_describes_exactly_the_payment_endpoints(anon_client):
+    response = anon_client.get("/api/payments/schema/", HTTP_ACCEPT="application/json")
+
+    assert response.status_code == 200
+    schema = response.json()
+    assert sorted(schema["paths"]) == [
+        "/api/payments/checkout/{session_id}/",
+        "/api/payments/payments/history/",
+        "/api/payments/premium/create-checkout/",
+        "/api/payments/subscription/status/",
+        "/api/payments/tip/create/",
+        "/api/payments/tip/history/",
+        "/api/payments/webhook/",
+    ]
+    tip = schema["components"]["schemas"]["TipCheckout"]
+    assert tip["properties"]["amount"]["type"] == "number"
+    assert set(tip["required"]) == {"to_user_id", "amount", "success_url", "cancel_url"}
+
+
+def test_urls_import_without_drf_spectacular():
+    code = (
+        "import sys; sys.modules['drf_spectacular'] = None\n"
+        "import django; django.setup()\n"
+        "from django_skillswap_payments import urls\n"
+        "print(sorted(p.name for p in urls.urlpatterns))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "schema" not in result.stdout
+    assert "tip-create" in result.stdout
+
+
+@pytest.fixture
+def anon_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
