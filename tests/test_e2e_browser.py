@@ -96,6 +96,8 @@ def demo_url(prerequisites, mongodb_uri, tmp_path_factory):
     )
     log_path = ARTIFACTS / "demo-server.log"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for stale in ARTIFACTS.glob("*.png"):
+        stale.unlink()
     log = open(log_path, "w")
     process = subprocess.Popen(
         [sys.executable, "manage.py", "rundemo"],
@@ -163,8 +165,8 @@ class Steps:
 
 def _login(page, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/login/")
-    page.get_by_label(re.compile("username", re.I)).fill(username)
-    page.get_by_label(re.compile("password", re.I)).fill(PASSWORD)
+    page.locator('input[name="username"]').fill(username)
+    page.locator('input[name="password"]').fill(PASSWORD)
     page.get_by_role("button", name=re.compile("log in", re.I)).click()
     page.wait_for_url(re.compile(r"/dashboard/"), timeout=TIMEOUT_MS)
 
@@ -230,12 +232,12 @@ def test_premium_and_tip_click_through(demo_url, browser):
         _logout(page, demo_url)
         _login(page, demo_url, "bob")
         page.goto(f"{demo_url}/dashboard/tips/")
-        recipient = page.get_by_label(re.compile("recipient", re.I))
+        recipient = page.locator('select[name="recipient"]')
         recipient.wait_for()
         page.wait_for_selector('select[name="recipient"] option:has-text("@carol")', state="attached")
         recipient.select_option(label=_option_label(page, "@carol"))
-        page.get_by_label(re.compile("amount", re.I)).fill("5.00")
-        page.get_by_label(re.compile("message", re.I)).fill("Thanks for the Django session!")
+        page.locator('input[name="amount"]').fill("5.00")
+        page.locator('[name="message"]').fill("Thanks for the Django session!")
         steps.shot("tip-form")
         page.get_by_role("button", name=re.compile("Send tip")).click()
         page.wait_for_url(re.compile(r"/stripe-emulator/c/pay/cs_test_"))
@@ -263,8 +265,8 @@ def test_premium_and_tip_click_through(demo_url, browser):
 
         # 5. cancel a checkout and land on the cancel page
         page.locator('select[name="recipient"] option:has-text("@bob")').wait_for(state="attached")
-        page.get_by_label(re.compile("recipient", re.I)).select_option(label=_option_label(page, "@bob"))
-        page.get_by_label(re.compile("amount", re.I)).fill("2.50")
+        page.locator('select[name="recipient"]').select_option(label=_option_label(page, "@bob"))
+        page.locator('input[name="amount"]').fill("2.50")
         page.get_by_role("button", name=re.compile("Send tip")).click()
         page.wait_for_url(re.compile(r"/stripe-emulator/c/pay/cs_test_"))
         page.click("#cancel")

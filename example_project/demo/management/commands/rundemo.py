@@ -7,6 +7,7 @@ package is mounted on this server at ``/stripe-emulator/`` and delivers signed
 webhooks back to ``/api/payments/webhook/``.  Ctrl-C stops everything started here.
 """
 
+import io
 import os
 
 from django.conf import settings
@@ -20,6 +21,9 @@ DEMO_DATABASE = "skillswap_demo"
 
 class Command(BaseCommand):
     help = "Run the example site with embedded defaults (local MongoDB, Stripe emulator)."
+    # The MongoDB check can only pass once the local server below is running; runserver
+    # runs every check again after that.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=settings.DEMO_PORT)
@@ -39,7 +43,7 @@ class Command(BaseCommand):
             mongo_mode = f"local MongoDB wire server (data in {settings.VAR_DIR / 'mongo.sqlite3'})"
         try:
             call_command("migrate", interactive=False, verbosity=0)
-            call_command("payments_ensure_indexes", verbosity=0)
+            call_command("payments_ensure_indexes", stdout=io.StringIO())
             self._banner(port, mongo_mode)
             call_command("seed_demo_users")
             self.stdout.write("")
