@@ -34,7 +34,7 @@ ensure_venv() {
     "$python" -m venv "$VENV"
   fi
   stamp_file="$VENV/.skillswap-deps"
-  wanted="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements-dev.txt" | sha256sum | cut -d' ' -f1)"
+  wanted="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements-dev.txt" "$ROOT/docs/requirements.txt" | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp_file" 2>/dev/null || true)" != "$wanted" ]; then
     log "installing Python dependencies into .venv"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip

@@ -6,11 +6,13 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1", "shop.example.com"]
 USE_TZ = True
 TIME_ZONE = "UTC"
 ROOT_URLCONF = "tests.urls"
+STATIC_URL = "/static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.staticfiles",
     "rest_framework",
     "django_skillswap_payments",
 ]
