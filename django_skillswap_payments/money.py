@@ -25,6 +25,10 @@ THREE_DECIMAL_CURRENCIES = frozenset("bhd jod kwd omr tnd".split())
 MAX_AMOUNT_MINOR = 99_999_999
 
 _AMOUNT_PATTERN = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
+# Amounts of 10**15 major units or more are beyond any charge in any currency.
+# Refusing them before any Decimal arithmetic also keeps quantize() within the
+# default 28-digit context, which raises InvalidOperation for values like 1e400.
+_ABSURD_ADJUSTED_EXPONENT = 15
 
 
 def currency_exponent(currency: str) -> int:
@@ -94,6 +98,8 @@ def parse_amount(
         raise InvalidAmount("Amount must not be negative")
     if amount == 0:
         raise InvalidAmount("Amount must be greater than zero")
+    if amount.adjusted() >= _ABSURD_ADJUSTED_EXPONENT:
+        raise InvalidAmount("Amount is too large")
     quantum = Decimal(1).scaleb(-exponent)
     quantized = amount.quantize(quantum)
     if quantized != amount:

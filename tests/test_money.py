@@ -143,3 +143,34 @@ def test_invalid_currency():
 def test_format_amount():
     assert format_amount(Decimal("9.9"), "usd") == "9.90 USD"
     assert format_amount(Decimal("500"), "jpy") == "500 JPY"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        10**400,
+        Decimal("1e400"),
+        Decimal("1E+999999999"),
+        1e308,
+        Decimal("9" * 40),
+        "12345678901234567890123456789.5",
+    ],
+)
+@pytest.mark.parametrize("bounds", [{}, {"minimum": TIP_MIN, "maximum": TIP_MAX}])
+def test_huge_amounts_are_invalid_not_a_decimal_error(raw, bounds):
+    # Decimal's 28-digit context would raise InvalidOperation inside quantize().
+    with pytest.raises(InvalidAmount, match="too large"):
+        parse_amount(raw, **bounds)
+
+
+@pytest.mark.parametrize("raw", ["1e400", "1E400", Decimal("-1e400")])
+def test_exponent_strings_and_huge_negatives_are_invalid(raw):
+    with pytest.raises(InvalidAmount):
+        parse_amount(raw, minimum=TIP_MIN, maximum=TIP_MAX)
+
+
+def test_tiny_exponents_are_too_precise_not_an_error():
+    with pytest.raises(InvalidAmount, match="decimal places"):
+        parse_amount(Decimal("1e-999999999"))
+    with pytest.raises(InvalidAmount, match="decimal places"):
+        parse_amount("1.000000000000000000000000000000000001")
