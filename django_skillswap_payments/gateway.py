@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -212,18 +213,42 @@ def create_refund(payment: Any, *, reason: str | None = None) -> stripe.Refund:
         )
 
 
-def construct_event(
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_event_json(payload: bytes | str) -> dict[str, Any]:
+    """Parse a webhook body into plain JSON data, which must be an object.
+
+    Stricter than ``json.loads``: ``NaN``/``Infinity`` are refused, so the
+    result can be stored and compared as ordinary JSON. Raises
+    :class:`~django_skillswap_payments.errors.WebhookVerificationError`.
+    """
+    try:
+        text = payload.decode("utf-8") if isinstance(payload, (bytes, bytearray)) else payload
+        data = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
+        raise WebhookVerificationError(f"Invalid webhook payload: {exc}") from None
+    if not isinstance(data, dict):
+        raise WebhookVerificationError(
+            "Invalid webhook payload", message="The event must be a JSON object"
+        )
+    return data
+
+
+def verify_webhook(
     payload: bytes | str,
     sig_header: str | None,
     secrets: Sequence[str] | None = None,
     tolerance: int | None = None,
-) -> stripe.Event:
-    """Verify a webhook's ``Stripe-Signature`` and parse the event.
+) -> dict[str, Any]:
+    """Verify a webhook's ``Stripe-Signature`` and return the event as a plain dict.
 
-    Each configured secret is tried in turn so secrets can be rotated.
+    The signature is checked first, against each configured secret in turn
+    (so secrets can be rotated); only a body that verifies is parsed at all.
     Raises :class:`~django_skillswap_payments.errors.WebhookVerificationError`
     when no secret is configured, the header is missing, the signature does
-    not match any secret or is too old, or the payload is not valid JSON.
+    not match any secret or is too old, or the body is not a JSON object.
     """
     secrets = list(payments_settings.webhook_secrets if secrets is None else secrets)
     tolerance = payments_settings.webhook_tolerance if tolerance is None else tolerance
@@ -231,19 +256,30 @@ def construct_event(
         raise WebhookVerificationError("Webhook secret not configured")
     if not sig_header:
         raise WebhookVerificationError("Missing Stripe-Signature header")
-    build = (
-        get_client().construct_event
-        if payments_settings.STRIPE_SECRET_KEY
-        else stripe.Webhook.construct_event
-    )
+    try:
+        text = payload.decode("utf-8") if isinstance(payload, (bytes, bytearray)) else payload
+    except UnicodeDecodeError:
+        # Stripe signs the UTF-8 text of the body; other bytes cannot be one of its events.
+        raise WebhookVerificationError("Invalid webhook payload: not UTF-8") from None
     last_error: Exception | None = None
     for secret in secrets:
         try:
-            return build(payload, sig_header, secret, tolerance)
+            stripe.WebhookSignature.verify_header(text, sig_header, secret, tolerance)
         except stripe.SignatureVerificationError as exc:
             last_error = exc
-        except ValueError as exc:
-            raise WebhookVerificationError(f"Invalid webhook payload: {exc}") from exc
+            continue
+        return parse_event_json(text)
     raise WebhookVerificationError(
         "Invalid webhook signature", detail={"reason": str(last_error)}
     ) from last_error
+
+
+def construct_event(
+    payload: bytes | str,
+    sig_header: str | None,
+    secrets: Sequence[str] | None = None,
+    tolerance: int | None = None,
+) -> stripe.Event:
+    """Like :func:`verify_webhook`, but return a :class:`stripe.Event`."""
+    data = verify_webhook(payload, sig_header, secrets, tolerance)
+    return stripe.Event.construct_from(data, payments_settings.STRIPE_SECRET_KEY or None)

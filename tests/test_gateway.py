@@ -229,3 +229,25 @@ def test_construct_event_tries_each_secret():
 def test_construct_event_rejects(payload, header, secrets):
     with pytest.raises(WebhookVerificationError):
         gateway.construct_event(payload, header, secrets=secrets)
+
+
+@pytest.mark.parametrize("body", ["[1, 2, 3]", '"evt_1"', "42", "null", "true", '{"a": NaN}'])
+def test_construct_event_refuses_signed_json_that_is_not_an_object(body):
+    with pytest.raises(WebhookVerificationError, match="Invalid webhook payload"):
+        gateway.construct_event(body, sign(body, "whsec_test_suite"))
+    with pytest.raises(WebhookVerificationError, match="Invalid webhook payload"):
+        gateway.verify_webhook(body.encode(), sign(body, "whsec_test_suite"))
+
+
+def test_signature_is_checked_before_the_body_is_parsed():
+    # A wrong signature on a body that is not even JSON is reported as a signature problem.
+    with pytest.raises(WebhookVerificationError, match="Invalid webhook signature"):
+        gateway.construct_event("[not json", sign("[not json", "whsec_wrong"))
+
+
+def test_verify_webhook_returns_plain_data_and_refuses_non_utf8():
+    data = gateway.verify_webhook(EVENT.encode(), sign(EVENT, "whsec_test_suite"))
+    assert type(data) is dict and data["id"] == "evt_1"
+    body = b'{"id": "evt_\xff"}'
+    with pytest.raises(WebhookVerificationError, match="not UTF-8"):
+        gateway.verify_webhook(body, sign(body.decode("latin-1"), "whsec_test_suite"))

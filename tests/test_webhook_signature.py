@@ -126,6 +126,9 @@ def test_signed_non_json_body_is_refused(anon_client, mongo_database):
     "body",
     [
         b"[1, 2, 3]",
+        b'"evt_1"',
+        b"42",
+        b"null",
         b'{"id": "evt_1", "type": "customer.created"}',
         b'{"id": 5, "type": "customer.created", "data": {"object": {}}}',
         b'{"id": "evt_1", "type": "x", "data": {"object": {"amount": NaN}}}',
