@@ -15,7 +15,6 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from bson import ObjectId
 from mongoengine.errors import NotUniqueError
@@ -40,13 +39,13 @@ from .errors import (
     GatewayError,
     InvalidAmount,
     InvalidMessage,
-    InvalidRedirectUrl,
     InvalidTransition,
     PaymentMismatch,
     PaymentNotFound,
     SelfTipNotAllowed,
 )
 from .money import normalize_currency, parse_amount
+from .redirects import validate_redirect_url as validate_redirect_url  # part of the service API
 from .users import resolve_recipient
 
 logger = logging.getLogger(__name__)
@@ -88,33 +87,6 @@ class TransitionResult:
 
 
 # -- helpers ---------------------------------------------------------------
-
-
-def validate_redirect_url(url: Any, *, allowed_hosts: list[str] | None = None) -> str:
-    """Check a success/cancel URL: absolute http(s) and, if given, on an allowed host.
-
-    ``allowed_hosts`` entries match exactly, or as a domain suffix when they
-    start with a dot (``".example.com"``). Raises ``InvalidRedirectUrl``.
-    """
-    if not isinstance(url, str) or not url.strip() or len(url) > 2048:
-        raise InvalidRedirectUrl()
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidRedirectUrl("Redirect URLs must be absolute http(s) URLs")
-    if allowed_hosts is not None:
-        host = parts.hostname.lower()
-        ok = any(
-            host == pattern.lower()
-            or (
-                pattern.startswith(".")
-                and (host.endswith(pattern.lower()) or host == pattern[1:].lower())
-            )
-            or pattern == "*"
-            for pattern in allowed_hosts
-        )
-        if not ok:
-            raise InvalidRedirectUrl(f"Redirect host {host!r} is not allowed")
-    return url.strip()
 
 
 def with_session_id(success_url: str) -> str:

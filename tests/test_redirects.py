@@ -1,0 +1,95 @@
+"""The one redirect-URL check every caller shares (services and the HTTP API)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from django_skillswap_payments import redirects, services
+from django_skillswap_payments.errors import InvalidRedirectUrl
+from tests.api_helpers import CANCEL_URL, PREMIUM_URL, payments_config
+from tests.test_api_redirects import HOSTILE
+
+pytest_plugins = ("tests.api_support",)
+
+
+@pytest.mark.parametrize("url", HOSTILE)
+def test_service_validator_refuses_what_the_api_refuses(url):
+    # No HTTP layer in between: the service-level check alone must catch these.
+    with pytest.raises(InvalidRedirectUrl):
+        services.validate_redirect_url(url, request_host="testserver")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://evil.example\\@testserver/",
+        "http://user@testserver/",
+        "http://user:pw@testserver/",
+        "http://:pw@testserver/",
+        "http://testserver/\tx",
+        "http://testserver/ x",
+        "http://testserver/\x00",
+        "http://testserver/\x7f",
+        "http://testserver:0/",
+        "http://testserver:-1/",
+        "http://testserver:port/",
+        "http://testserver:65536/",
+        "http://ｔestserver/",
+        "http://testserver\u3002evil.example/",
+    ],
+)
+def test_credentials_backslashes_control_chars_bad_ports_and_lookalike_hosts(url):
+    with pytest.raises(InvalidRedirectUrl):
+        services.validate_redirect_url(url, allowed_hosts=["testserver", ".testserver"])
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTPS://testserver/ok", "https://testserver/ok"),
+        ("Http://testserver/Path?Q=1#Frag", "http://testserver/Path?Q=1#Frag"),
+        ("https://TESTSERVER/ok", "https://TESTSERVER/ok"),
+        ("https://testserver:8443/ok?session_id={CHECKOUT_SESSION_ID}",
+         "https://testserver:8443/ok?session_id={CHECKOUT_SESSION_ID}"),
+    ],
+)
+def test_scheme_is_lower_cased_and_the_rest_kept(url, expected):
+    assert services.validate_redirect_url(url, allowed_hosts=["testserver"]) == expected
+
+
+def test_default_hosts_are_django_allowed_hosts_plus_the_request_host(settings):
+    assert services.validate_redirect_url("https://shop.example.com/ok") == "https://shop.example.com/ok"
+    with pytest.raises(InvalidRedirectUrl):
+        services.validate_redirect_url("https://app.internal/ok")
+    assert services.validate_redirect_url("https://app.internal/ok", request_host="app.internal")
+
+
+def test_wildcard_in_django_allowed_hosts_is_ignored():
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        assert redirects.allowed_redirect_hosts("testserver") == ["testserver"]
+        with pytest.raises(InvalidRedirectUrl):
+            services.validate_redirect_url("https://evil.example/", request_host="testserver")
+
+
+def test_wildcard_in_allowed_redirect_hosts_is_honoured():
+    with override_settings(SKILLSWAP_PAYMENTS=payments_config(ALLOWED_REDIRECT_HOSTS=["*"])):
+        assert services.validate_redirect_url("https://anywhere.example/") == "https://anywhere.example/"
+        with pytest.raises(InvalidRedirectUrl):
+            services.validate_redirect_url("https://user@anywhere.example/")
+
+
+def test_ipv6_hosts_match_with_or_without_brackets():
+    assert services.validate_redirect_url("http://[::1]:8000/ok", allowed_hosts=["[::1]"])
+    assert services.validate_redirect_url("http://[::1]/ok", allowed_hosts=["::1"])
+
+
+@pytest.mark.django_db
+def test_api_passes_a_lower_cased_scheme_to_stripe(emulated_stripe, alice_client):
+    response = alice_client.post(
+        PREMIUM_URL, {"success_url": "HTTP://testserver/done", "cancel_url": CANCEL_URL}, format="json"
+    )
+
+    assert response.status_code == 200
+    (call,) = emulated_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert call.params["success_url"].startswith("http://testserver/done")
