@@ -77,6 +77,9 @@ __all__ = [
     "has_completed_premium",
     "latest_completed_premium",
     "active_legacy_subscription",
+    "get_legacy_subscription",
+    "upsert_legacy_subscription",
+    "profile_for_customer",
     "save_customer_id",
     "tips_sent",
     "tips_received",
@@ -360,6 +363,66 @@ def has_completed_premium(user_id: ObjectId) -> bool:
 def active_legacy_subscription(user_id: ObjectId) -> Subscription | None:
     """An ``active`` legacy subscription of the user, if one exists."""
     return Subscription.objects(user_id=user_id, status="active").order_by("-updated_at").first()
+
+
+def get_legacy_subscription(stripe_subscription_id: str) -> Subscription | None:
+    """The legacy subscription stored under a Stripe subscription id, if any."""
+    return Subscription.objects(stripe_subscription_id=stripe_subscription_id).first()
+
+
+def upsert_legacy_subscription(
+    stripe_subscription_id: str,
+    *,
+    user_id: ObjectId | None,
+    as_of: dt.datetime,
+    status: str,
+    stripe_customer_id: str | None = None,
+    current_period_start: dt.datetime | None = None,
+    current_period_end: dt.datetime | None = None,
+    cancel_at_period_end: bool = False,
+) -> Subscription | None:
+    """Store Stripe's state of a legacy subscription unless a newer state is stored.
+
+    One conditional ``findAndModify`` on the subscription id that matches
+    only when the stored ``updated_at`` is not after ``as_of`` (or missing),
+    and sets ``updated_at`` to ``as_of``: out-of-order deliveries can never
+    put an older state over a newer one. With ``user_id`` it is an upsert, so
+    the first event creates the document; when the stored state is newer, the
+    upsert's insert collides with the unique ``stripe_subscription_id`` index
+    and nothing changes. Returns the document as stored afterwards, or
+    ``None`` when nothing changed (a newer state is stored, or there is no
+    document and no ``user_id`` to create one for).
+    """
+    updates: dict[str, Any] = {
+        "set__status": status,
+        "set__stripe_customer_id": stripe_customer_id,
+        "set__current_period_start": current_period_start,
+        "set__current_period_end": current_period_end,
+        "set__cancel_at_period_end": bool(cancel_at_period_end),
+        "set__updated_at": as_of,
+    }
+    query = Subscription.objects(
+        Q(stripe_subscription_id=stripe_subscription_id)
+        & (Q(updated_at__lte=as_of) | Q(updated_at=None))
+    )
+    if user_id is None:
+        return query.modify(new=True, **updates)
+    try:
+        return query.modify(
+            upsert=True,
+            new=True,
+            set_on_insert__user_id=user_id,
+            set_on_insert__plan_type="premium",
+            set_on_insert__created_at=as_of,
+            **updates,
+        )
+    except NotUniqueError:
+        return None
+
+
+def profile_for_customer(customer_id: str) -> PaymentProfile | None:
+    """The payment profile linked to a Stripe customer id, if any."""
+    return PaymentProfile.objects(stripe_customer_id=customer_id).first() if customer_id else None
 
 
 def save_customer_id(profile: PaymentProfile, customer_id: str) -> str:

@@ -30,6 +30,7 @@ from .documents import (
     TRANSACTION_TIP,
     Payment,
     PaymentProfile,
+    Subscription,
     as_aware,
     utcnow,
 )
@@ -86,7 +87,35 @@ class TransitionResult:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class SubscriptionSync:
+    """Outcome of mirroring a Stripe subscription into the legacy ``subscriptions`` collection.
+
+    ``changed`` is false, with a ``reason``, when the event carried nothing
+    to store or a newer state was already stored.
+    """
+
+    subscription: Subscription | None
+    changed: bool
+    reason: str | None = None
+
+
 # -- helpers ---------------------------------------------------------------
+
+
+def stripe_object_id(value: Any) -> str | None:
+    """An id from a Stripe field that holds either the id or the expanded object."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, Mapping):
+        return stripe_object_id(value.get("id"))
+    return None
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+    return None
 
 
 def with_session_id(success_url: str) -> str:
@@ -226,6 +255,62 @@ def get_premium_status(profile: Any) -> dict[str, Any]:
             },
         }
     return {"is_premium": False, "status": "none", "subscription": None}
+
+
+def _billing_period(subscription: Mapping[str, Any], name: str) -> dt.datetime | None:
+    # Recent API versions moved the billing period from the subscription to its items.
+    value = _timestamp(subscription.get(name))
+    if value is None:
+        items = subscription.get("items")
+        data = items.get("data") if isinstance(items, Mapping) else None
+        if isinstance(data, list) and data and isinstance(data[0], Mapping):
+            value = _timestamp(data[0].get(name))
+    return value
+
+
+def _subscription_owner(subscription: Mapping[str, Any], customer_id: str | None) -> Any:
+    """Profile id of a subscription: by its Stripe customer, else the ``user_id`` in its metadata."""
+    profile = repository.profile_for_customer(customer_id) if customer_id else None
+    if profile is not None:
+        return profile.id
+    metadata = subscription.get("metadata")
+    user_id = metadata.get("user_id") if isinstance(metadata, Mapping) else None
+    return repository.to_object_id(user_id)
+
+
+def sync_legacy_subscription(
+    stripe_subscription: Mapping[str, Any], *, event_created: int | None
+) -> SubscriptionSync:
+    """Mirror a Stripe subscription (from a ``customer.subscription.*`` event) into ``subscriptions``.
+
+    Stripe does not deliver events in order, so the event's ``created`` time
+    (Unix seconds) decides which state is newest: an older event never
+    overwrites a newer stored state. The first event of a subscription
+    creates its document for the profile linked to its customer (or named by
+    ``metadata.user_id``). Legacy subscriptions only keep existing premium
+    users premium; nothing new is sold as a subscription.
+    """
+    subscription_id = stripe_object_id(stripe_subscription.get("id"))
+    status = stripe_subscription.get("status")
+    if not subscription_id or not isinstance(status, str) or not status:
+        return SubscriptionSync(None, False, "Subscription without id or status")
+    customer_id = stripe_object_id(stripe_subscription.get("customer"))
+    owner = _subscription_owner(stripe_subscription, customer_id)
+    stored = repository.upsert_legacy_subscription(
+        subscription_id,
+        user_id=owner,
+        as_of=_timestamp(event_created) or utcnow(),
+        status=status,
+        stripe_customer_id=customer_id,
+        current_period_start=_billing_period(stripe_subscription, "current_period_start"),
+        current_period_end=_billing_period(stripe_subscription, "current_period_end"),
+        cancel_at_period_end=stripe_subscription.get("cancel_at_period_end") is True,
+    )
+    if stored is not None:
+        return SubscriptionSync(stored, True)
+    if owner is None and repository.get_legacy_subscription(subscription_id) is None:
+        return SubscriptionSync(None, False, "No user for this subscription")
+    return SubscriptionSync(None, False, "Older than the stored subscription state")
 
 
 def _wait_for_session(payment_id: ObjectId) -> Payment | None:

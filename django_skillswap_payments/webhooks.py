@@ -22,13 +22,10 @@ delivers the event again, and the next delivery (or
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from mongoengine.errors import NotUniqueError
 
 from . import gateway, repository, services
 from .conf import payments_settings
@@ -37,11 +34,10 @@ from .documents import (
     WEBHOOK_IGNORED,
     WEBHOOK_PROCESSED,
     Payment,
-    PaymentProfile,
-    Subscription,
     WebhookEvent,
 )
 from .errors import PaymentError, WebhookVerificationError
+from .services import stripe_object_id as _stripe_id
 
 logger = logging.getLogger(__name__)
 
@@ -217,15 +213,6 @@ def _stored_event(event_id: str) -> WebhookEvent | None:
 # -- lookups -------------------------------------------------------------------------
 
 
-def _stripe_id(value: Any) -> str | None:
-    """An id from a field that holds either the id or the expanded object."""
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, Mapping):
-        return _stripe_id(value.get("id"))
-    return None
-
-
 def _metadata_payment_id(obj: Mapping[str, Any]) -> Any:
     metadata = obj.get("metadata")
     return metadata.get("payment_id") if isinstance(metadata, Mapping) else None
@@ -365,8 +352,10 @@ def on_charge_refunded(event: StripeEvent) -> Outcome:
 def on_subscription_changed(event: StripeEvent) -> Outcome:
     """Keep the legacy ``subscriptions`` collection in step with Stripe."""
     subscription = event.object
-    status = "canceled" if event.type == "customer.subscription.deleted" else subscription.get("status")
-    return _sync_legacy_subscription(subscription, status=status, event_created=event.created)
+    if event.type == "customer.subscription.deleted":
+        subscription = {**subscription, "status": "canceled"}
+    result = services.sync_legacy_subscription(subscription, event_created=event.created)
+    return processed() if result.changed else ignored(result.reason or "Subscription unchanged")
 
 
 HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {
@@ -381,67 +370,3 @@ HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {
     "customer.subscription.deleted": on_subscription_changed,
 }
 """Event type → handler. Handlers return an :class:`Outcome` or raise to get the event retried."""
-
-
-# -- legacy subscriptions ------------------------------------------------------------
-
-
-def _timestamp(value: Any) -> dt.datetime | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
-    return None
-
-
-def _period(subscription: Mapping[str, Any], name: str) -> dt.datetime | None:
-    # Recent API versions moved the billing period from the subscription to its items.
-    value = _timestamp(subscription.get(name))
-    if value is None:
-        items = subscription.get("items")
-        data = items.get("data") if isinstance(items, Mapping) else None
-        if isinstance(data, list) and data and isinstance(data[0], Mapping):
-            value = _timestamp(data[0].get(name))
-    return value
-
-
-def _subscription_owner(subscription: Mapping[str, Any]) -> Any:
-    customer_id = _stripe_id(subscription.get("customer"))
-    profile = PaymentProfile.objects(stripe_customer_id=customer_id).first() if customer_id else None
-    if profile is not None:
-        return profile.id
-    metadata = subscription.get("metadata")
-    user_id = metadata.get("user_id") if isinstance(metadata, Mapping) else None
-    return repository.to_object_id(user_id)
-
-
-def _sync_legacy_subscription(
-    subscription: Mapping[str, Any], *, status: Any, event_created: int | None
-) -> Outcome:
-    subscription_id = _stripe_id(subscription.get("id"))
-    if not subscription_id or not isinstance(status, str):
-        return ignored("Subscription without id or status")
-    # Stripe does not deliver in order: the event time decides which state is newest.
-    as_of = _timestamp(event_created) or dt.datetime.now(dt.timezone.utc)
-    fields = {
-        "status": status,
-        "stripe_customer_id": _stripe_id(subscription.get("customer")),
-        "current_period_start": _period(subscription, "current_period_start"),
-        "current_period_end": _period(subscription, "current_period_end"),
-        "cancel_at_period_end": subscription.get("cancel_at_period_end") is True,
-        "updated_at": as_of,
-    }
-    existing = Subscription.objects(stripe_subscription_id=subscription_id).first()
-    if existing is None:
-        owner = _subscription_owner(subscription)
-        if owner is None:
-            return ignored("No user for this subscription")
-        try:
-            Subscription(
-                stripe_subscription_id=subscription_id, user_id=owner, created_at=as_of, **fields
-            ).save(force_insert=True)
-            return processed()
-        except NotUniqueError:
-            pass  # a concurrent delivery inserted it; fall through to the ordered update
-    updated = Subscription.objects(stripe_subscription_id=subscription_id, updated_at__lte=as_of).update_one(
-        **{f"set__{name}": value for name, value in fields.items()}
-    )
-    return processed() if updated else ignored("Older than the stored subscription state")
