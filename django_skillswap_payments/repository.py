@@ -87,6 +87,7 @@ __all__ = [
     "count_tips_received",
     "payment_history",
     "record_webhook_event",
+    "get_webhook_event",
     "finish_webhook_event",
     "webhook_events",
     "create_payment_transaction",
@@ -558,6 +559,11 @@ def record_webhook_event(
     except NotUniqueError:
         # Two concurrent first deliveries: the other insert won, so this one is an update.
         return WebhookEvent.objects(stripe_event_id=event_id).modify(new=True, inc__attempts=1)
+
+
+def get_webhook_event(event_id: str) -> WebhookEvent | None:
+    """The recorded event with this Stripe event id, if any."""
+    return WebhookEvent.objects(stripe_event_id=event_id).first()
 
 
 def finish_webhook_event(

@@ -45,7 +45,7 @@ from .errors import (
     PaymentNotFound,
     SelfTipNotAllowed,
 )
-from .money import normalize_currency, parse_amount
+from .money import from_minor_units, normalize_currency, parse_amount
 from .redirects import validate_redirect_url as validate_redirect_url  # part of the service API
 from .users import resolve_recipient
 
@@ -255,6 +255,23 @@ def get_premium_status(profile: Any) -> dict[str, Any]:
             },
         }
     return {"is_premium": False, "status": "none", "subscription": None}
+
+
+def get_premium_receipt(profile: Any) -> dict[str, Any] | None:
+    """``{amount, currency, completed_at}`` of the latest completed premium payment, or ``None``.
+
+    ``amount`` is an exact major-unit ``Decimal`` derived from the minor-unit
+    amount; ``completed_at`` is an aware UTC datetime. Users who are premium
+    through a legacy subscription have no receipt.
+    """
+    payment = repository.latest_completed_premium(profile.id)
+    if payment is None:
+        return None
+    return {
+        "amount": from_minor_units(payment.amount_minor, payment.currency),
+        "currency": payment.currency,
+        "completed_at": as_aware(payment.completed_at),
+    }
 
 
 def _billing_period(subscription: Mapping[str, Any], name: str) -> dt.datetime | None:

@@ -196,7 +196,7 @@ def replay(event_id: str, *, force: bool = False) -> Outcome:
     conditional. Raises :class:`WebhookEventNotFound` and
     :class:`WebhookProcessingFailed`.
     """
-    stored = _stored_event(event_id)
+    stored = repository.get_webhook_event(event_id)
     if stored is None:
         raise WebhookEventNotFound(event_id)
     if stored.status in FINAL_STATUSES and not force:
@@ -204,10 +204,6 @@ def replay(event_id: str, *, force: bool = False) -> Outcome:
     event = event_from_payload(dict(stored.payload or {}))
     _record(event)  # counts the attempt
     return process(event)
-
-
-def _stored_event(event_id: str) -> WebhookEvent | None:
-    return WebhookEvent.objects(stripe_event_id=event_id).first()
 
 
 # -- lookups -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from django_skillswap_payments import services
+from django_skillswap_payments import repository, services
 from django_skillswap_payments.documents import Payment, WebhookEvent
 from tests.api_helpers import (
     deliver,
@@ -111,3 +111,9 @@ def test_needs_ids_or_failed(db):
 def test_nothing_to_replay(db):
     out, _ = _run("--failed")
     assert "No events to replay" in out
+
+
+def test_get_webhook_event(failed_event):
+    stored = repository.get_webhook_event("evt_f")
+    assert stored is not None and stored.status == "failed"
+    assert repository.get_webhook_event("evt_never_seen") is None

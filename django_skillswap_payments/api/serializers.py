@@ -316,13 +316,5 @@ def payment_page(payments: list[Any], *, limit: int) -> dict[str, Any]:
     return {"results": PaymentSerializer(payments, many=True).data, "next_before": next_before}
 
 
-def premium_receipt(payment: Any) -> dict[str, Any]:
-    return {
-        "amount": money(payment),
-        "currency": payment.currency,
-        "completed_at": as_aware(payment.completed_at),
-    }
-
-
 EMPTY_PREMIUM_STATUS: dict[str, Any] = {"is_premium": False, "status": "none", "subscription": None}
 EMPTY_TIP_HISTORY: dict[str, Any] = {"tips_sent": [], "tips_received": [], "total_sent": 0, "total_received": 0}

@@ -14,7 +14,7 @@ from django.core.exceptions import RequestDataTooBig
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import repository, services, users, webhooks
+from .. import services, users, webhooks
 from ..conf import payments_settings
 from ..errors import PaymentError, PaymentNotFound, ProfileNotFound
 from . import schema as openapi
@@ -113,9 +113,9 @@ class PremiumStatusView(PaymentsAPIView):
         if profile is None:
             return Response(dict(s.EMPTY_PREMIUM_STATUS))
         data = dict(services.get_premium_status(profile))
-        payment = repository.latest_completed_premium(profile.id) if data["is_premium"] else None
-        if payment is not None:
-            data["receipt"] = s.premium_receipt(payment)
+        receipt = services.get_premium_receipt(profile) if data["is_premium"] else None
+        if receipt is not None:
+            data["receipt"] = receipt
         return Response(data)
 
 
