@@ -124,6 +124,33 @@ class WebhookVerificationError(PaymentError):
     default_error = "Invalid webhook signature"
 
 
+class WebhookNotConfigured(PaymentError):
+    """No signing secret is configured, so no event can be trusted."""
+
+    code = "webhook_not_configured"
+    default_error = "Webhook secret not configured"
+    default_message = "Set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret"
+    http_status = 500
+
+
+class WebhookProcessingFailed(Exception):
+    """A webhook handler raised; the event is stored as ``failed`` and should be delivered again.
+
+    Not a :class:`PaymentError`: it wraps an unexpected failure, and
+    ``error`` holds that failure's text rather than a fixed title. HTTP
+    layers answer 5xx so Stripe delivers the event again.
+    """
+
+    def __init__(self, event_id: str, error: str) -> None:
+        self.event_id = event_id
+        self.error = error
+        super().__init__(f"Processing of event {event_id} failed: {error}")
+
+
+class WebhookEventNotFound(LookupError):
+    """No event with this Stripe id was ever recorded."""
+
+
 class GatewayError(PaymentError):
     """A call to Stripe failed.
 

@@ -36,7 +36,12 @@ from .documents import (
     Payment,
     WebhookEvent,
 )
-from .errors import PaymentError, WebhookVerificationError
+from .errors import (  # defined in errors.py; importable from here as well
+    WebhookEventNotFound,
+    WebhookNotConfigured,
+    WebhookProcessingFailed,
+    WebhookVerificationError,
+)
 from .services import stripe_object_id as _stripe_id
 
 logger = logging.getLogger(__name__)
@@ -44,28 +49,6 @@ logger = logging.getLogger(__name__)
 # Events in these states have had their effect; another delivery must not repeat it.
 FINAL_STATUSES = (WEBHOOK_PROCESSED, WEBHOOK_IGNORED)
 MAX_EVENT_ID_LENGTH = 255
-
-
-class WebhookNotConfigured(PaymentError):
-    """No signing secret is configured, so no event can be trusted."""
-
-    code = "webhook_not_configured"
-    default_error = "Webhook secret not configured"
-    default_message = "Set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret"
-    http_status = 500
-
-
-class WebhookProcessingFailed(Exception):
-    """A handler raised; the event is stored as ``failed`` and should be delivered again."""
-
-    def __init__(self, event_id: str, error: str) -> None:
-        self.event_id = event_id
-        self.error = error
-        super().__init__(f"Processing of event {event_id} failed: {error}")
-
-
-class WebhookEventNotFound(LookupError):
-    """No event with this Stripe id was ever recorded."""
 
 
 @dataclass(frozen=True)

@@ -317,3 +317,13 @@ def test_dispatch_table_covers_the_reference_events():
         "customer.subscription.deleted",
     ):
         assert event_type in webhooks.HANDLERS
+
+
+def test_webhook_exceptions_live_in_errors():
+    from django_skillswap_payments import errors
+
+    assert webhooks.WebhookNotConfigured is errors.WebhookNotConfigured
+    assert webhooks.WebhookProcessingFailed is errors.WebhookProcessingFailed
+    assert webhooks.WebhookEventNotFound is errors.WebhookEventNotFound
+    assert issubclass(errors.WebhookNotConfigured, errors.PaymentError)
+    assert errors.WebhookNotConfigured().http_status == 500

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from .. import services, users, webhooks
 from ..conf import payments_settings
-from ..errors import PaymentError, PaymentNotFound, ProfileNotFound
+from ..errors import PaymentError, PaymentNotFound, ProfileNotFound, WebhookProcessingFailed
 from . import schema as openapi
 from . import serializers as s
 from .content import ExactJSONParser, ExactJSONRenderer
@@ -188,7 +188,7 @@ class StripeWebhookView(APIView):
         signature = request.META.get("HTTP_STRIPE_SIGNATURE")
         try:
             webhooks.receive(body, signature)
-        except webhooks.WebhookProcessingFailed as exc:
+        except WebhookProcessingFailed as exc:
             # A 5xx makes Stripe deliver the event again; it is stored as failed meanwhile.
             return error_response(
                 "Webhook processing failed",

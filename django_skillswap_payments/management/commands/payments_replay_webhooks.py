@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ... import repository, webhooks
 from ...documents import WEBHOOK_FAILED, WEBHOOK_RECEIVED
+from ...errors import WebhookEventNotFound, WebhookProcessingFailed
 
 
 class Command(BaseCommand):
@@ -55,11 +56,11 @@ class Command(BaseCommand):
                 continue
             try:
                 outcome = webhooks.replay(event_id, force=force)
-            except webhooks.WebhookEventNotFound:
+            except WebhookEventNotFound:
                 problems += 1
                 self.stderr.write(f"{event_id}: not recorded")
                 continue
-            except webhooks.WebhookProcessingFailed as exc:
+            except WebhookProcessingFailed as exc:
                 problems += 1
                 self.stderr.write(f"{event_id}: failed again: {exc.error}")
                 continue
