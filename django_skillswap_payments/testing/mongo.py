@@ -64,21 +64,14 @@ class LocalMongoServer:
 
     def start(self) -> str:
         """Start the server and return its connection URI once it accepts clients."""
-        command = [self.python, "-m", "django_skillswap_payments.testing.mongo", "--port", str(self.port)]
+        # Run this file by path: the server's interpreter (3.13+) may differ from the one that
+        # imported the package, so it must not load the package's site-packages.
+        command = [self.python, str(Path(__file__).resolve()), "--port", str(self.port)]
         if self.sqlite_path:
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             command += ["--sqlite", str(self.sqlite_path)]
-        env = dict(os.environ)
-        # The child imports this very module, so it must see the same package.
-        package_root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        self._process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=None,
-            text=True,
-            env=env,
-        )
+        env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=None, text=True, env=env)
         deadline = time.monotonic() + self.startup_timeout
         assert self._process.stdout is not None
         while time.monotonic() < deadline:

@@ -1,8 +1,7 @@
+from demo import views
 from django.conf import settings
 from django.urls import include, path
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
-
-from demo import views
 
 urlpatterns = [
     path("api/payments/", include("django_skillswap_payments.urls")),
@@ -14,8 +13,8 @@ urlpatterns = [
 ]
 
 if settings.STRIPE_EMULATED:
-    from django_skillswap_payments.testing.emulator import django_urls
-
     from demo.stripe_emulator import emulator
+
+    from django_skillswap_payments.testing.emulator import django_urls
 
     urlpatterns += django_urls(emulator, f"{settings.STRIPE_EMULATOR_PREFIX}/")
