@@ -181,6 +181,11 @@ class WebhookEvent(_PaymentsDocument):
     type = StringField(required=True)
     livemode = BooleanField(default=False)
     api_version = StringField()
+    # The exact JSON body Stripe sent: the source of truth, replayed from. Stripe
+    # data may carry keys MongoDB cannot store as field names ("a.b", "$c").
+    payload_json = StringField()
+    # A copy for reading and querying, with such keys escaped (see
+    # repository.storable_copy); absent when the body is too large or deep.
     payload = DictField()
     status = StringField(required=True, choices=WEBHOOK_STATUSES, default=WEBHOOK_RECEIVED)
     attempts = IntField(default=0, min_value=0)

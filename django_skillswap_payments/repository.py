@@ -86,6 +86,7 @@ __all__ = [
     "count_tips_sent",
     "count_tips_received",
     "payment_history",
+    "storable_copy",
     "record_webhook_event",
     "get_webhook_event",
     "finish_webhook_event",
@@ -529,6 +530,48 @@ def payment_history(
 # -- webhook event log -----------------------------------------------------
 
 
+# MongoDB refuses field names with "." or a leading "$" (older servers always,
+# newer ones in updates); the dict copy of an event replaces them with these
+# full-width look-alikes, which the exact JSON body kept alongside does not need.
+_KEY_ESCAPES = {".": "\uff0e", "$": "\uff04"}
+# The dict copy is skipped for bodies this large or nested this deep, so that
+# storing the event can never fail on MongoDB's 16 MB document or 100-level nesting limits.
+MAX_PAYLOAD_COPY_CHARS = 4 * 1024 * 1024
+MAX_PAYLOAD_COPY_DEPTH = 40
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _storable_key(key: Any) -> str:
+    text = str(key).replace(".", _KEY_ESCAPES["."])
+    if text.startswith("$"):
+        text = _KEY_ESCAPES["$"] + text[1:]
+    return text or "\uff3f"  # an empty key is refused too
+
+
+def _storable(value: Any, depth: int) -> Any:
+    if depth > MAX_PAYLOAD_COPY_DEPTH:
+        raise _TooDeep
+    if isinstance(value, Mapping):
+        return {_storable_key(key): _storable(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_storable(item, depth + 1) for item in value]
+    return value
+
+
+def storable_copy(payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``payload`` with every key MongoDB cannot store escaped; ``None`` if nested too deep.
+
+    ``"a.b"`` becomes ``"a\uff0eb"`` and ``"$c"`` becomes ``"\uff04c"``; values are unchanged.
+    """
+    try:
+        return _storable(payload, 0)
+    except _TooDeep:
+        return None
+
+
 def record_webhook_event(
     *,
     event_id: str,
@@ -536,22 +579,29 @@ def record_webhook_event(
     livemode: bool,
     api_version: str | None,
     payload: Mapping[str, Any],
+    payload_json: str | None = None,
 ) -> WebhookEvent:
     """Record a delivery of a Stripe event and count the attempt.
 
-    The first delivery inserts the event (status ``received``); later
-    deliveries of the same event id only increment ``attempts``. The caller
-    skips events whose returned status is already ``processed`` or ``ignored``.
+    The first delivery inserts the event (status ``received``) with
+    ``payload_json``, the exact body Stripe sent, and a storable copy of
+    ``payload`` (see :func:`storable_copy`); later deliveries of the same
+    event id only increment ``attempts``. The caller skips events whose
+    returned status is already ``processed`` or ``ignored``.
     """
-    fields = {
+    fields: dict[str, Any] = {
         "set_on_insert__type": event_type,
         "set_on_insert__livemode": bool(livemode),
         "set_on_insert__api_version": api_version,
-        "set_on_insert__payload": dict(payload),
         "set_on_insert__status": WEBHOOK_RECEIVED,
         "set_on_insert__received_at": utcnow(),
         "inc__attempts": 1,
     }
+    if payload_json is not None:
+        fields["set_on_insert__payload_json"] = payload_json
+    copy = None if payload_json and len(payload_json) > MAX_PAYLOAD_COPY_CHARS else storable_copy(payload)
+    if copy is not None:
+        fields["set_on_insert__payload"] = copy
     try:
         return WebhookEvent.objects(stripe_event_id=event_id).modify(
             upsert=True, new=True, **fields

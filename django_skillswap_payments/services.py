@@ -149,6 +149,18 @@ def clean_tip_message(message: Any) -> str | None:
     return text
 
 
+def _plain(value: Any, limit: int = 200) -> Any:
+    """A value reported by Stripe, reduced to a scalar that is always safe to store.
+
+    Anything but ``None``/bool/int/str is kept as its (shortened) ``repr``, so a
+    malformed report cannot smuggle unstorable keys into ``Payment.metadata``.
+    """
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    return text[:limit]
+
+
 def _age_seconds(payment: Payment) -> float:
     created = as_aware(payment.created_at) or utcnow()
     return (utcnow() - created).total_seconds()
@@ -573,8 +585,8 @@ def complete_payment(
         note = {
             "fields": problems,
             "reported": {
-                "amount_minor": amount_minor,
-                "currency": currency,
+                "amount_minor": _plain(amount_minor),
+                "currency": _plain(currency),
                 "livemode": bool(livemode),
             },
             "payment_intent_id": payment_intent_id,

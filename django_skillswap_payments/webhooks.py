@@ -61,6 +61,8 @@ class StripeEvent:
     api_version: str | None
     created: int | None
     payload: Mapping[str, Any]
+    # The exact JSON text Stripe signed, stored verbatim so any key survives storage.
+    body: str | None = None
 
     @property
     def object(self) -> dict[str, Any]:
@@ -88,7 +90,7 @@ def ignored(note: str) -> Outcome:
 # -- verification -----------------------------------------------------------------
 
 
-def event_from_payload(payload: Any) -> StripeEvent:
+def event_from_payload(payload: Any, *, body: str | None = None) -> StripeEvent:
     """Check that ``payload`` is shaped like a Stripe event; raise ``WebhookVerificationError`` if not."""
     if not isinstance(payload, dict):
         raise WebhookVerificationError("Invalid webhook payload", message="The event must be a JSON object")
@@ -109,6 +111,7 @@ def event_from_payload(payload: Any) -> StripeEvent:
         api_version=api_version if isinstance(api_version, str) else None,
         created=created if isinstance(created, int) and not isinstance(created, bool) else None,
         payload=payload,
+        body=body,
     )
 
 
@@ -123,7 +126,9 @@ def verify(body: bytes, signature: str | None) -> StripeEvent:
     if not secrets:
         raise WebhookNotConfigured()
     payload = gateway.verify_webhook(body, signature, secrets, payments_settings.webhook_tolerance)
-    return event_from_payload(payload)
+    # Verification succeeded, so the body is valid UTF-8.
+    text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
+    return event_from_payload(payload, body=text)
 
 
 # -- receive / process ------------------------------------------------------------
@@ -136,6 +141,7 @@ def _record(event: StripeEvent) -> WebhookEvent:
         livemode=event.livemode,
         api_version=event.api_version,
         payload=event.payload,
+        payload_json=event.body,
     )
 
 
@@ -184,9 +190,21 @@ def replay(event_id: str, *, force: bool = False) -> Outcome:
         raise WebhookEventNotFound(event_id)
     if stored.status in FINAL_STATUSES and not force:
         return Outcome(stored.status, "already handled", duplicate=True)
-    event = event_from_payload(dict(stored.payload or {}))
+    try:
+        event = _stored_event(stored)
+    except WebhookVerificationError as exc:
+        reason = f"{exc.error}: {exc.message}" if exc.message else exc.error
+        raise WebhookProcessingFailed(event_id, f"Stored event is unusable ({reason})") from exc
     _record(event)  # counts the attempt
     return process(event)
+
+
+def _stored_event(stored: WebhookEvent) -> StripeEvent:
+    """Rebuild an event from its record: from the exact body Stripe sent when it was kept."""
+    if stored.payload_json:
+        return event_from_payload(gateway.parse_event_json(stored.payload_json), body=stored.payload_json)
+    # Records without the body (e.g. made by hand or by older versions) only have the dict copy.
+    return event_from_payload(dict(stored.payload or {}))
 
 
 # -- lookups -------------------------------------------------------------------------
@@ -310,6 +328,8 @@ def on_payment_intent_failed(event: StripeEvent) -> Outcome:
         return ignored("No payment for this PaymentIntent")
     error = intent.get("last_payment_error")
     reason = error.get("message") if isinstance(error, Mapping) else None
+    if not isinstance(reason, str):
+        reason = None
     result = services.fail_payment(payment, reason=reason or "payment_failed", payment_intent_id=intent_id)
     return processed(_transition_note(result))
 

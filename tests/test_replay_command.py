@@ -117,3 +117,11 @@ def test_get_webhook_event(failed_event):
     stored = repository.get_webhook_event("evt_f")
     assert stored is not None and stored.status == "failed"
     assert repository.get_webhook_event("evt_never_seen") is None
+
+
+def test_unusable_stored_event_is_reported_not_a_crash(db):
+    WebhookEvent(stripe_event_id="evt_broken", type="x", payload_json="[1, 2]", status="failed").save()
+
+    with pytest.raises(CommandError):
+        _run("evt_broken")
+    assert WebhookEvent.objects.get(stripe_event_id="evt_broken").status == "failed"

@@ -327,3 +327,95 @@ def test_webhook_exceptions_live_in_errors():
     assert webhooks.WebhookEventNotFound is errors.WebhookEventNotFound
     assert issubclass(errors.WebhookNotConfigured, errors.PaymentError)
     assert errors.WebhookNotConfigured().http_status == 500
+
+
+AWKWARD_METADATA = {"a.b": "x", "$c": "y", "nested": {"d.e": {"$f": 1}}}
+
+
+def test_event_with_dotted_and_dollar_keys_is_recorded_processed_and_replayable(
+    anon_client, premium, signal_log, mongo_database
+):
+    from django.core.management import call_command
+
+    obj = session_object(premium, metadata={"payment_id": str(premium.id), **AWKWARD_METADATA})
+    payload, signature = signed("checkout.session.completed", obj, event_id="evt_keys")
+
+    response = post_webhook(anon_client, payload, signature)
+
+    assert response.status_code == 200
+    assert _status(premium) == "completed"
+    assert signal_log == [("premium_payment_completed", str(premium.id))]
+    event = _event("evt_keys")
+    assert event.status == "processed"
+    # The exact body Stripe signed is kept, so nothing about the keys is lost.
+    assert event.payload_json == payload.decode("utf-8")
+    raw = mongo_database["webhook_events"].find_one({"stripe_event_id": "evt_keys"})
+    assert raw["payload_json"] == event.payload_json
+    # The dict copy kept for querying has the keys MongoDB refuses escaped.
+    metadata = raw["payload"]["data"]["object"]["metadata"]
+    assert metadata["a\uff0eb"] == "x" and metadata["\uff04c"] == "y"
+    assert metadata["nested"] == {"d\uff0ee": {"\uff04f": 1}}
+    assert not any("." in key or key.startswith("$") for key in metadata)
+
+    replayed = webhooks.replay("evt_keys", force=True)
+    assert replayed.status == "processed"
+    assert _event("evt_keys").attempts == 2
+    assert signal_log == [("premium_payment_completed", str(premium.id))]  # conditional transition: no second signal
+
+    call_command("payments_replay_webhooks", "evt_keys", "--force", stdout=None)
+    assert _event("evt_keys").status == "processed"
+
+
+def test_replay_parses_the_stored_body_not_the_dict_copy(anon_client, premium, signal_log):
+    obj = session_object(premium, metadata={"payment_id": str(premium.id), **AWKWARD_METADATA})
+    payload, _signature = signed("checkout.session.completed", obj, event_id="evt_body")
+    WebhookEvent(
+        stripe_event_id="evt_body", type="checkout.session.completed", payload_json=payload.decode(), status="failed"
+    ).save()
+
+    outcome = webhooks.replay("evt_body")
+
+    assert outcome.status == "processed"
+    assert _status(premium) == "completed"
+
+
+def test_unknown_event_with_awkward_keys_is_ignored_not_a_500(anon_client, mongo_database):
+    obj = {"id": "cus_k", "object": "customer", "metadata": AWKWARD_METADATA}
+    response = deliver(anon_client, "customer.updated", obj, event_id="evt_cus_keys")
+
+    assert response.status_code == 200
+    assert _event("evt_cus_keys").status == "ignored"
+
+
+def test_deeply_nested_event_is_recorded_without_the_dict_copy(anon_client, mongo_database):
+    deep = {}
+    for _ in range(150):
+        deep = {"x": deep}
+    obj = {"id": "cus_deep", "object": "customer", "metadata": {}, "deep": deep}
+    response = deliver(anon_client, "customer.updated", obj, event_id="evt_deep")
+
+    assert response.status_code == 200
+    raw = mongo_database["webhook_events"].find_one({"stripe_event_id": "evt_deep"})
+    assert raw["status"] == "ignored"
+    assert "payload" not in raw or not raw["payload"]
+    assert webhooks.replay("evt_deep", force=True).status == "ignored"
+
+
+def test_malformed_stripe_figures_are_stored_as_plain_values(anon_client, premium, signal_log, mongo_database):
+    obj = session_object(premium, amount_total={"$gt": 0, "a.b": 1}, currency={"$ne": "usd"})
+    response = deliver(anon_client, "checkout.session.completed", obj, event_id="evt_weird")
+
+    assert response.status_code == 200
+    assert _event("evt_weird").status == "ignored"
+    note = mongo_database["payments"].find_one({"_id": premium.id})["metadata"]["mismatch"]
+    assert note["fields"] == ["amount", "currency"]
+    assert isinstance(note["reported"]["amount_minor"], str)
+    assert isinstance(note["reported"]["currency"], str)
+    assert signal_log == []
+
+
+def test_non_text_failure_message_falls_back_to_a_plain_reason(anon_client, premium, signal_log):
+    obj = intent_object(premium, status="requires_payment_method", last_payment_error={"message": {"$x": 1}})
+    assert deliver(anon_client, "payment_intent.payment_failed", obj).status_code == 200
+    stored = Payment.objects.get(id=premium.id)
+    assert (stored.status, stored.failure_reason) == ("failed", "payment_failed")
