@@ -4,9 +4,11 @@
    signing secret (several during a rotation). Without a secret nothing is
    processed at all; an unsigned, tampered, stale or unparsable delivery is
    refused before anything is written.
-2. **Record** the event under its unique Stripe event id. A delivery of an
-   event already ``processed`` or ``ignored`` stops here, so retries and
-   duplicates have no effect.
+2. **Record** the event under its unique Stripe event id, keeping the exact
+   body Stripe sent. A delivery of an event already ``processed`` or
+   ``ignored`` stops here, so retries and duplicates have no effect; one
+   still ``received`` (its processing never finished) or ``failed`` is
+   processed again.
 3. **Dispatch** through :data:`HANDLERS` (event type → handler). Types not in
    the table are recorded as ``ignored``.
 4. Handlers change payments only through the service transitions, which are
@@ -17,7 +19,10 @@
 A handler that raises marks the event ``failed`` with the error and surfaces
 as :class:`WebhookProcessingFailed`; the HTTP layer answers 5xx so Stripe
 delivers the event again, and the next delivery (or
-``manage.py payments_replay_webhooks``) processes it.
+``manage.py payments_replay_webhooks``) processes it. Any other error, such
+as the database failing while the event is recorded or its outcome stored,
+propagates as well and becomes a 5xx: nothing is acknowledged before it is
+stored.
 """
 
 from __future__ import annotations
@@ -178,7 +183,7 @@ def process(event: StripeEvent) -> Outcome:
 
 
 def replay(event_id: str, *, force: bool = False) -> Outcome:
-    """Process a recorded event again from its stored payload (no new signature needed).
+    """Process a recorded event again from its stored body (no new signature needed).
 
     Events already ``processed``/``ignored`` are left alone unless ``force``
     is set; replaying them is harmless anyway because every transition is

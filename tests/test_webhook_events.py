@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.management import call_command
+from pymongo.errors import AutoReconnect
+from rest_framework.test import APIClient
 
-from django_skillswap_payments import services, webhooks
+from django_skillswap_payments import errors, repository, services, webhooks
 from django_skillswap_payments.documents import Payment, Subscription, WebhookEvent
 from tests.api_helpers import (
     charge_object,
@@ -320,8 +323,6 @@ def test_dispatch_table_covers_the_reference_events():
 
 
 def test_webhook_exceptions_live_in_errors():
-    from django_skillswap_payments import errors
-
     assert webhooks.WebhookNotConfigured is errors.WebhookNotConfigured
     assert webhooks.WebhookProcessingFailed is errors.WebhookProcessingFailed
     assert webhooks.WebhookEventNotFound is errors.WebhookEventNotFound
@@ -335,8 +336,6 @@ AWKWARD_METADATA = {"a.b": "x", "$c": "y", "nested": {"d.e": {"$f": 1}}}
 def test_event_with_dotted_and_dollar_keys_is_recorded_processed_and_replayable(
     anon_client, premium, signal_log, mongo_database
 ):
-    from django.core.management import call_command
-
     obj = session_object(premium, metadata={"payment_id": str(premium.id), **AWKWARD_METADATA})
     payload, signature = signed("checkout.session.completed", obj, event_id="evt_keys")
 
@@ -419,3 +418,60 @@ def test_non_text_failure_message_falls_back_to_a_plain_reason(anon_client, prem
     assert deliver(anon_client, "payment_intent.payment_failed", obj).status_code == 200
     stored = Payment.objects.get(id=premium.id)
     assert (stored.status, stored.failure_reason) == ("failed", "payment_failed")
+
+
+def _server_error_client():
+    # Render the 500 a real server would send instead of re-raising into the test.
+    return APIClient(raise_request_exception=False)
+
+
+def test_database_error_while_recording_is_a_5xx_and_nothing_is_lost(premium, signal_log, monkeypatch):
+    payload, signature = signed("checkout.session.completed", session_object(premium), event_id="evt_rec")
+    real_record = repository.record_webhook_event
+
+    def down(**kwargs):
+        raise AutoReconnect("primary stepped down")
+
+    monkeypatch.setattr(repository, "record_webhook_event", down)
+    client = _server_error_client()
+    first = post_webhook(client, payload, signature)
+
+    assert first.status_code >= 500
+    assert WebhookEvent.objects(stripe_event_id="evt_rec").count() == 0
+    assert _status(premium) == "pending"
+
+    monkeypatch.setattr(repository, "record_webhook_event", real_record)
+    assert post_webhook(client, payload, signature).status_code == 200
+    assert _event("evt_rec").status == "processed"
+    assert _status(premium) == "completed"
+    assert signal_log == [("premium_payment_completed", str(premium.id))]
+
+
+@pytest.mark.parametrize("handler_fails", [False, True])
+def test_event_stuck_in_received_is_processed_on_redelivery(premium, signal_log, monkeypatch, handler_fails):
+    """The process dies (here: the database fails) before the outcome is stored."""
+    payload, signature = signed("checkout.session.completed", session_object(premium), event_id="evt_stuck")
+    real_finish, real_complete = repository.finish_webhook_event, services.complete_payment
+
+    def down(*args, **kwargs):
+        raise AutoReconnect("connection lost")
+
+    monkeypatch.setattr(repository, "finish_webhook_event", down)
+    if handler_fails:
+        monkeypatch.setattr(services, "complete_payment", down)
+    client = _server_error_client()
+    first = post_webhook(client, payload, signature)
+
+    assert first.status_code >= 500
+    stuck = _event("evt_stuck")
+    assert (stuck.status, stuck.attempts) == ("received", 1)
+
+    monkeypatch.setattr(repository, "finish_webhook_event", real_finish)
+    monkeypatch.setattr(services, "complete_payment", real_complete)
+    second = post_webhook(client, payload, signature)
+
+    assert second.status_code == 200
+    event = _event("evt_stuck")
+    assert (event.status, event.attempts) == ("processed", 2)
+    assert _status(premium) == "completed"
+    assert signal_log == [("premium_payment_completed", str(premium.id))]
