@@ -558,13 +558,16 @@ def _storable(value: Any, depth: int) -> Any:
         return {_storable_key(key): _storable(item, depth + 1) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_storable(item, depth + 1) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return str(value)  # BSON integers are 64-bit
     return value
 
 
 def storable_copy(payload: Mapping[str, Any]) -> dict[str, Any] | None:
     """``payload`` with every key MongoDB cannot store escaped; ``None`` if nested too deep.
 
-    ``"a.b"`` becomes ``"a\uff0eb"`` and ``"$c"`` becomes ``"\uff04c"``; values are unchanged.
+    ``"a.b"`` becomes ``"a\uff0eb"`` and ``"$c"`` becomes ``"\uff04c"``; integers
+    beyond 64 bits become strings; other values are unchanged.
     """
     try:
         return _storable(payload, 0)

@@ -113,8 +113,12 @@ def stripe_object_id(value: Any) -> str | None:
 
 
 def _timestamp(value: Any) -> dt.datetime | None:
+    """A Unix time from Stripe as an aware datetime; ``None`` if absent or out of range."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        try:
+            return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
     return None
 
 
@@ -155,7 +159,8 @@ def _plain(value: Any, limit: int = 200) -> Any:
     Anything but ``None``/bool/int/str is kept as its (shortened) ``repr``, so a
     malformed report cannot smuggle unstorable keys into ``Payment.metadata``.
     """
-    if value is None or isinstance(value, (bool, int)):
+    # BSON integers are 64-bit; a bigger one is kept as text.
+    if value is None or isinstance(value, bool) or (isinstance(value, int) and -(2**63) <= value < 2**63):
         return value
     text = value if isinstance(value, str) else repr(value)
     return text[:limit]

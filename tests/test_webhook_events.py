@@ -10,7 +10,7 @@ from pymongo.errors import AutoReconnect
 from rest_framework.test import APIClient
 
 from django_skillswap_payments import errors, repository, services, webhooks
-from django_skillswap_payments.documents import Payment, Subscription, WebhookEvent
+from django_skillswap_payments.documents import Payment, PaymentProfile, Subscription, WebhookEvent
 from tests.api_helpers import (
     charge_object,
     deliver,
@@ -475,3 +475,17 @@ def test_event_stuck_in_received_is_processed_on_redelivery(premium, signal_log,
     assert (event.status, event.attempts) == ("processed", 2)
     assert _status(premium) == "completed"
     assert signal_log == [("premium_payment_completed", str(premium.id))]
+
+
+def test_out_of_range_numbers_from_stripe_do_not_break_storage(anon_client, premium, mongo_database):
+    obj = session_object(premium, amount_total=10**30)
+    assert deliver(anon_client, "checkout.session.completed", obj, event_id="evt_big_int").status_code == 200
+    note = mongo_database["payments"].find_one({"_id": premium.id})["metadata"]["mismatch"]
+    assert note["reported"]["amount_minor"] == str(10**30)
+
+
+def test_out_of_range_subscription_times_are_ignored(mongo_database):
+    PaymentProfile(django_user_id="far-future", stripe_customer_id="cus_ff").save()
+    payload = {"id": "sub_ff", "customer": "cus_ff", "status": "active", "current_period_end": 10**20}
+    assert services.sync_legacy_subscription(payload, event_created=10**20).changed
+    assert Subscription.objects.get(stripe_subscription_id="sub_ff").current_period_end is None
