@@ -57,7 +57,7 @@ def as_aware(value: dt.datetime | None) -> dt.datetime | None:
 class _PaymentsDocument(Document):
     """Common base: resolves the connection alias from settings on first use."""
 
-    meta = {"abstract": True, "auto_create_index": False}
+    meta: dict[str, Any] = {"abstract": True, "auto_create_index": False}
 
     @classmethod
     def _get_db(cls):
