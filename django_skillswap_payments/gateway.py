@@ -16,13 +16,17 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.utils.module_loading import import_string
 
 from .conf import payments_settings
 from .errors import GatewayError, WebhookVerificationError
+
+if TYPE_CHECKING:
+    from stripe.params import CustomerCreateParams, RefundCreateParams
+    from stripe.params.checkout import SessionCreateParams, SessionRetrieveParams
 
 _client_lock = threading.Lock()
 _client_cache: dict[tuple[Any, ...], stripe.StripeClient] = {}
@@ -120,10 +124,11 @@ def payment_metadata(payment: Any) -> dict[str, str]:
 
 def create_customer(profile: Any, *, metadata: dict[str, str] | None = None) -> stripe.Customer:
     """Create the Stripe customer for a payment profile (idempotent per profile)."""
-    params: dict[str, Any] = {"metadata": {"profile_id": str(profile.id), **(metadata or {})}}
+    customer_metadata = {"profile_id": str(profile.id), **(metadata or {})}
     django_user_id = getattr(profile, "django_user_id", None)
     if django_user_id:
-        params["metadata"]["django_user_id"] = str(django_user_id)
+        customer_metadata["django_user_id"] = str(django_user_id)
+    params: CustomerCreateParams = {"metadata": customer_metadata}
     with _stripe_errors():
         return get_client().v1.customers.create(
             params, {"idempotency_key": f"skillswap-customer-{profile.id}"}
@@ -146,7 +151,7 @@ def create_checkout_session(
     session's and the PaymentIntent's metadata.
     """
     metadata = payment_metadata(payment)
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [
             {
@@ -178,7 +183,9 @@ def retrieve_checkout_session(
     session_id: str, *, expand_payment_intent: bool = False
 ) -> stripe.checkout.Session:
     """Fetch a Checkout Session, optionally with its PaymentIntent expanded."""
-    params = {"expand": ["payment_intent"]} if expand_payment_intent else None
+    params: SessionRetrieveParams | None = (
+        {"expand": ["payment_intent"]} if expand_payment_intent else None
+    )
     with _stripe_errors():
         return get_client().v1.checkout.sessions.retrieve(session_id, params)
 
@@ -201,7 +208,7 @@ def create_refund(payment: Any, *, reason: str | None = None) -> stripe.Refund:
     """Refund a completed payment in full (idempotent per payment)."""
     if not payment.stripe_payment_intent_id:
         raise GatewayError("invalid_request", "Payment has no PaymentIntent to refund")
-    params: dict[str, Any] = {
+    params: RefundCreateParams = {
         "payment_intent": payment.stripe_payment_intent_id,
         "metadata": payment_metadata(payment),
     }
