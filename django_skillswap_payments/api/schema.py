@@ -14,15 +14,11 @@ from rest_framework import serializers
 try:
     from drf_spectacular.openapi import AutoSchema
     from drf_spectacular.types import OpenApiTypes
-    from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+    from drf_spectacular.utils import extend_schema, extend_schema_field
 except ImportError:  # pragma: no cover - exercised only without the extra
-    AutoSchema = None
-    OpenApiTypes = None
-    OpenApiParameter = None
-    extend_schema = None
-    extend_schema_field = None
-
-AVAILABLE = AutoSchema is not None
+    AVAILABLE = False
+else:
+    AVAILABLE = True
 
 
 def view_schema() -> Any:
