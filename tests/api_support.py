@@ -1,5 +1,5 @@
-"""Fixtures of the HTTP API and webhook tests; test modules load them with
-``pytest_plugins = ("tests.api_support",)`` and import builders from ``tests.api_helpers``.
+"""Fixtures shared by the test modules (loaded once by ``tests/conftest.py``);
+builders live in ``tests.api_helpers``.
 
 Stripe is the testing toolkit's in-process emulator (its ``stripe_emulator``
 and ``payments_settings`` fixtures).

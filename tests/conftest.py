@@ -17,6 +17,9 @@ from pymongo import MongoClient
 
 from django_skillswap_payments.testing.mongo import LocalMongoServer, with_database
 
+# Shared fixtures (users, API clients, the wired-in Stripe emulator, a signal log).
+pytest_plugins = ("tests.api_support",)
+
 MONGO_ALIAS = "default"
 
 

@@ -20,7 +20,6 @@ from tests.api_helpers import (
     snapshot,
 )
 
-pytest_plugins = ("tests.api_support",)
 pytestmark = pytest.mark.django_db
 
 BODY = {"success_url": SUCCESS_URL, "cancel_url": CANCEL_URL}

@@ -13,7 +13,6 @@ from tests.api_helpers import (
     payments_config,
 )
 
-pytest_plugins = ("tests.api_support",)
 pytestmark = pytest.mark.django_db
 
 HOSTILE = [

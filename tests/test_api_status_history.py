@@ -22,7 +22,6 @@ from tests.api_helpers import (
     session_object,
 )
 
-pytest_plugins = ("tests.api_support",)
 pytestmark = pytest.mark.django_db
 
 ISO_UTC = "%Y-%m-%dT%H:%M:%S.%fZ"

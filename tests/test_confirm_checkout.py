@@ -18,7 +18,6 @@ from tests.api_helpers import (
     post_webhook,
 )
 
-pytest_plugins = ("tests.api_support",)
 pytestmark = pytest.mark.django_db
 
 

@@ -10,8 +10,6 @@ from django_skillswap_payments.errors import InvalidRedirectUrl
 from tests.api_helpers import CANCEL_URL, PREMIUM_URL, payments_config
 from tests.test_api_redirects import HOSTILE
 
-pytest_plugins = ("tests.api_support",)
-
 
 @pytest.mark.parametrize("url", HOSTILE)
 def test_service_validator_refuses_what_the_api_refuses(url):

@@ -17,7 +17,6 @@ from tests.api_helpers import (
     session_object,
 )
 
-pytest_plugins = ("tests.api_support",)
 pytestmark = pytest.mark.django_db
 
 

@@ -22,7 +22,6 @@ from tests.api_helpers import (
     signed,
 )
 
-pytest_plugins = ("tests.api_support",)
 pytestmark = pytest.mark.django_db
 
 

@@ -21,7 +21,6 @@ from tests.api_helpers import (
     snapshot,
 )
 
-pytest_plugins = ("tests.api_support",)
 pytestmark = pytest.mark.django_db
 
 UNKNOWN = {"id": "cus_1", "object": "customer"}
