@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
@@ -48,8 +49,28 @@ class ExactJSONParser(JSONParser):
             raise ParseError(f"JSON parse error - {exc}") from None
 
 
+# The placeholder token and the digits collected by the render in progress.
+_decimal_placeholders: ContextVar[tuple[str, list[str]] | None] = ContextVar(
+    "_decimal_placeholders", default=None
+)
+
+
+class _DecimalPlaceholderEncoder(JSONEncoder):
+    """Writes each finite ``Decimal`` as a placeholder string during an exact render."""
+
+    def default(self, obj: Any) -> Any:
+        placeholders = _decimal_placeholders.get()
+        if placeholders is not None and isinstance(obj, Decimal) and obj.is_finite():
+            token, numbers = placeholders
+            numbers.append(format(obj, "f"))
+            return f"{token}:{len(numbers) - 1}"
+        return super().default(obj)
+
+
 class ExactJSONRenderer(JSONRenderer):
     """JSON renderer writing ``Decimal`` as an exact JSON number."""
+
+    encoder_class = _DecimalPlaceholderEncoder
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         # Decimals are first rendered as unguessable placeholder strings, then the
@@ -57,19 +78,11 @@ class ExactJSONRenderer(JSONRenderer):
         # user-supplied strings from ever matching a placeholder.
         token = secrets.token_hex(8)
         numbers: list[str] = []
-
-        class _Encoder(JSONEncoder):
-            def default(self, obj):
-                if isinstance(obj, Decimal) and obj.is_finite():
-                    numbers.append(format(obj, "f"))
-                    return f"{token}:{len(numbers) - 1}"
-                return super().default(obj)
-
-        previous, self.encoder_class = self.encoder_class, _Encoder
+        reset_token = _decimal_placeholders.set((token, numbers))
         try:
             rendered = super().render(data, accepted_media_type, renderer_context)
         finally:
-            self.encoder_class = previous
+            _decimal_placeholders.reset(reset_token)
         if not numbers:
             return rendered
         text = rendered.decode()
