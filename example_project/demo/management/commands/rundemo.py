@@ -9,6 +9,7 @@ webhooks back to ``/api/payments/webhook/``.  Ctrl-C stops everything started he
 
 import io
 import os
+import signal
 
 from django.conf import settings
 from django.core.management import call_command
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.DEMO_PORT)
 
     def handle(self, *args, port, **options):
+        _stop_on_interrupt_or_terminate()
         if port != settings.DEMO_PORT:
             # The emulator's API base and the webhook target are derived from DEMO_PORT.
             self.stderr.write("Use DEMO_PORT to change the port (settings derive URLs from it).")
@@ -74,3 +76,17 @@ class Command(BaseCommand):
             lines.append(f"  Front end NOT BUILT ({frontend} missing): run scripts/demo to build it")
         lines.append("  Logins (seeded just below):")
         self.stdout.write("\n".join(lines))
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _stop_on_interrupt_or_terminate() -> None:
+    """Make Ctrl-C and SIGTERM both unwind through ``finally``, so child processes are stopped.
+
+    A shell may start the demo with SIGINT ignored, and Python's default for SIGTERM is to die
+    on the spot; either would leave the local MongoDB server running.
+    """
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
