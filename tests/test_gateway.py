@@ -1,5 +1,10 @@
-"""The Stripe gateway: client construction, exact requests, idempotency and error mapping."""
+"""The Stripe gateway: client construction, exact requests, idempotency and error mapping.
 
+Stripe is the testing toolkit's emulator; its recorded requests show exactly
+what was sent (decoded parameters, idempotency key, API key and version).
+"""
+
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -9,15 +14,10 @@ from decimal import Decimal
 import pytest
 import stripe
 from bson import ObjectId
+from django.test import override_settings
 
 from django_skillswap_payments import gateway, repository
 from django_skillswap_payments.errors import GatewayError, WebhookVerificationError
-from tests.stripe_fake import use_fake_stripe
-
-
-@pytest.fixture
-def fake_stripe(settings):
-    yield from use_fake_stripe(settings)
 
 
 @pytest.fixture
@@ -31,6 +31,32 @@ def payment():
     )
 
 
+def tags(payment) -> dict[str, str]:
+    return {
+        "payment_id": str(payment.id),
+        "type": "tip",
+        "from_user_id": str(payment.from_user_id),
+        "to_user_id": str(payment.to_user_id),
+    }
+
+
+def start_session(payment, **kwargs):
+    return gateway.create_checkout_session(
+        payment,
+        product_name="t",
+        success_url="https://a.test/ok",
+        cancel_url="https://a.test/no",
+        **kwargs,
+    )
+
+
+def paid_intent_id(emulator, payment) -> str:
+    """Pay a checkout session for ``payment`` in the emulator; return its PaymentIntent id."""
+    outcome = emulator.submit_payment(start_session(payment).id)
+    assert outcome.succeeded
+    return outcome.payment_intent
+
+
 def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
     timestamp = int(time.time()) if timestamp is None else timestamp
     digest = hmac.new(
@@ -39,30 +65,29 @@ def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def test_client_uses_settings_never_the_global_key(fake_stripe, payment, settings):
-    settings.SKILLSWAP_PAYMENTS = {
-        **settings.SKILLSWAP_PAYMENTS,
-        "STRIPE_API_BASE": "http://127.0.0.1:12111/",
-    }
-    session = gateway.create_checkout_session(
-        payment, product_name="Tip", success_url="https://a.test/ok", cancel_url="https://a.test/no"
-    )
+def test_client_uses_settings_never_the_global_key(
+    stripe_emulator, stripe_emulator_server, payments_settings, payment
+):
+    # Over real HTTP: the request can only arrive if the configured API base is
+    # used (a trailing slash is tolerated), with the configured key and version.
+    configured = {**payments_settings, "STRIPE_API_BASE": stripe_emulator_server.base_url + "/"}
+    with override_settings(SKILLSWAP_PAYMENTS=configured):
+        session = start_session(payment)
     assert session.id.startswith("cs_test_")
-    [call] = fake_stripe.requests
-    assert call.url == "http://127.0.0.1:12111/v1/checkout/sessions"
-    assert call.headers["Authorization"] == "Bearer sk_test_suite"
-    assert call.headers["Stripe-Version"] == "2026-10-28.endive"
+    [call] = stripe_emulator.requests
+    assert (call.method, call.path, call.status) == ("POST", "/v1/checkout/sessions", 200)
+    assert call.api_key == payments_settings["STRIPE_SECRET_KEY"]
+    assert call.stripe_version == "2026-10-28.endive"
     assert stripe.api_key is None
 
 
-def test_client_is_cached_per_configuration(fake_stripe, settings):
+def test_client_is_cached_per_configuration(emulated_stripe, payments_settings):
     first = gateway.get_client()
     assert gateway.get_client() is first
-    settings.SKILLSWAP_PAYMENTS = {
-        **settings.SKILLSWAP_PAYMENTS,
-        "STRIPE_SECRET_KEY": "sk_test_other",
-    }
-    assert gateway.get_client() is not first
+    with override_settings(
+        SKILLSWAP_PAYMENTS={**payments_settings, "STRIPE_SECRET_KEY": "sk_test_other"}
+    ):
+        assert gateway.get_client() is not first
 
 
 def test_missing_key_is_an_auth_error(settings):
@@ -73,24 +98,19 @@ def test_missing_key_is_an_auth_error(settings):
     assert excinfo.value.as_dict()["message"] == "Please check your Stripe configuration"
 
 
-def test_checkout_session_parameters(fake_stripe, payment):
-    expires = gateway.dt.datetime(2030, 1, 1, tzinfo=gateway.dt.timezone.utc)
+def test_checkout_session_parameters(emulated_stripe, payment):
+    customer = emulated_stripe.create_customer({})
+    expires = dt.datetime.fromtimestamp(emulated_stripe.now() + 2 * 3600, tz=dt.timezone.utc)
     gateway.create_checkout_session(
         payment,
         product_name="A tip",
         success_url="https://a.test/ok",
         cancel_url="https://a.test/no",
-        customer_id="cus_1",
+        customer_id=customer["id"],
         expires_at=expires,
     )
-    [call] = fake_stripe.requests
-    metadata = {
-        "payment_id": str(payment.id),
-        "type": "tip",
-        "from_user_id": str(payment.from_user_id),
-        "to_user_id": str(payment.to_user_id),
-    }
-    assert call.method == "POST" and call.path == "/v1/checkout/sessions"
+    [call] = emulated_stripe.requests
+    assert (call.method, call.path, call.status) == ("POST", "/v1/checkout/sessions", 200)
     assert call.idempotency_key == f"skillswap-checkout-{payment.id}"
     assert call.params == {
         "mode": "payment",
@@ -98,59 +118,85 @@ def test_checkout_session_parameters(fake_stripe, payment):
             {
                 "price_data": {
                     "currency": "usd",
-                    "unit_amount": "1234",
+                    "unit_amount": 1234,
                     "product_data": {"name": "A tip"},
                 },
-                "quantity": "1",
+                "quantity": 1,
             }
         ],
         "client_reference_id": str(payment.id),
-        "metadata": metadata,
-        "payment_intent_data": {"metadata": metadata},
+        "metadata": tags(payment),
+        "payment_intent_data": {"metadata": tags(payment)},
         "success_url": "https://a.test/ok",
         "cancel_url": "https://a.test/no",
-        "customer": "cus_1",
-        "expires_at": str(int(expires.timestamp())),
+        "customer": customer["id"],
+        "expires_at": int(expires.timestamp()),
     }
+    session = emulated_stripe.all("checkout.session")[0]
+    assert (session["amount_total"], session["currency"], session["customer"]) == (
+        1234,
+        "usd",
+        customer["id"],
+    )
 
 
-def test_repeated_create_is_idempotent(fake_stripe, payment):
-    first = gateway.create_checkout_session(
-        payment, product_name="t", success_url="https://a/", cancel_url="https://a/"
-    )
-    second = gateway.create_checkout_session(
-        payment, product_name="t", success_url="https://a/", cancel_url="https://a/"
-    )
+def test_repeated_create_is_idempotent(emulated_stripe, payment):
+    first = start_session(payment)
+    second = start_session(payment)
     assert first.id == second.id
-    assert len(fake_stripe.sessions) == 1
+    assert len(emulated_stripe.all("checkout.session")) == 1
+    calls = emulated_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert [(c.idempotency_key, c.replayed) for c in calls] == [
+        (f"skillswap-checkout-{payment.id}", False),
+        (f"skillswap-checkout-{payment.id}", True),
+    ]
 
 
-def test_customer_and_refund_and_reads(fake_stripe, payment):
+def test_customer_parameters(emulated_stripe):
     profile = type("Profile", (), {"id": ObjectId(), "django_user_id": "42"})()
     customer = gateway.create_customer(profile)
     assert customer.id.startswith("cus_")
-    customer_call = fake_stripe.requests[-1]
-    assert customer_call.idempotency_key == f"skillswap-customer-{profile.id}"
-    assert customer_call.params == {
-        "metadata": {"profile_id": str(profile.id), "django_user_id": "42"}
-    }
+    [call] = emulated_stripe.requests_to("POST", "/v1/customers")
+    assert call.idempotency_key == f"skillswap-customer-{profile.id}"
+    assert call.params == {"metadata": {"profile_id": str(profile.id), "django_user_id": "42"}}
+    assert emulated_stripe.get(customer.id)["metadata"] == call.params["metadata"]
 
-    session = gateway.create_checkout_session(
-        payment, product_name="t", success_url="https://a/", cancel_url="https://a/"
-    )
+
+def test_retrieve_and_expire_session(emulated_stripe, payment):
+    session = start_session(payment)
     assert (
         gateway.retrieve_checkout_session(session.id, expand_payment_intent=True).id == session.id
     )
-    assert fake_stripe.requests[-1].params == {"expand": ["payment_intent"]}
+    [retrieve_call] = emulated_stripe.requests_to("GET", f"/v1/checkout/sessions/{session.id}")
+    assert retrieve_call.params == {"expand": ["payment_intent"]}
     assert gateway.expire_checkout_session(session.id).status == "expired"
-    assert fake_stripe.requests[-1].idempotency_key == f"skillswap-expire-{session.id}"
-    assert gateway.retrieve_payment_intent("pi_1").id == "pi_1"
+    [expire_call] = emulated_stripe.requests_to(
+        "POST", f"/v1/checkout/sessions/{session.id}/expire"
+    )
+    assert expire_call.idempotency_key == f"skillswap-expire-{session.id}"
+    assert expire_call.params == {}
+    assert emulated_stripe.get(session.id)["status"] == "expired"
 
-    payment.stripe_payment_intent_id = "pi_1"
-    gateway.create_refund(payment, reason="not-a-stripe-reason")
-    refund_call = fake_stripe.requests[-1]
+
+def test_payment_intent_retrieval_and_refund_parameters(emulated_stripe, payment):
+    intent_id = paid_intent_id(emulated_stripe, payment)
+    assert gateway.retrieve_payment_intent(intent_id).id == intent_id
+    assert len(emulated_stripe.requests_to("GET", f"/v1/payment_intents/{intent_id}")) == 1
+
+    payment.stripe_payment_intent_id = intent_id
+    refund = gateway.create_refund(payment, reason="not-a-stripe-reason")
+    [refund_call] = emulated_stripe.requests_to("POST", "/v1/refunds")
     assert refund_call.idempotency_key == f"skillswap-refund-{payment.id}"
-    assert refund_call.params["payment_intent"] == "pi_1" and "reason" not in refund_call.params
+    # A reason Stripe does not know is left out rather than sent.
+    assert refund_call.params == {"payment_intent": intent_id, "metadata": tags(payment)}
+    assert emulated_stripe.get(refund.id)["amount"] == 1234
+
+
+def test_refund_reason_is_sent_when_stripe_knows_it(emulated_stripe, payment):
+    payment.stripe_payment_intent_id = paid_intent_id(emulated_stripe, payment)
+    gateway.create_refund(payment, reason="requested_by_customer")
+    [refund_call] = emulated_stripe.requests_to("POST", "/v1/refunds")
+    assert refund_call.params["reason"] == "requested_by_customer"
 
 
 def test_refund_without_intent_is_refused(payment):
@@ -172,29 +218,49 @@ def test_refund_without_intent_is_refused(payment):
         (400, "idempotency_error", "invalid_request", 400),
     ],
 )
-def test_error_mapping(fake_stripe, status, error_type, kind, http_status):
-    fake_stripe.fail_next(status, error_type, "Something specific")
+def test_error_mapping(emulated_stripe, status, error_type, kind, http_status):
+    emulated_stripe.inject_failure(
+        "GET",
+        "/v1/payment_intents/",
+        status=status,
+        error_type=error_type,
+        message="Something specific",
+    )
     with pytest.raises(GatewayError) as excinfo:
         gateway.retrieve_payment_intent("pi_1")
     error = excinfo.value
     assert (error.kind, error.http_status, error.code) == (kind, http_status, f"gateway_{kind}")
     assert error.error == "Stripe error: Something specific"
     assert isinstance(error.__cause__, stripe.StripeError)
+    assert [c.status for c in emulated_stripe.requests] == [status]
 
 
-def test_network_error_mapping(fake_stripe):
-    fake_stripe.fail_network_next()
+def test_unknown_object_is_an_invalid_request(emulated_stripe):
+    with pytest.raises(GatewayError) as excinfo:
+        gateway.retrieve_payment_intent("pi_missing")
+    assert (excinfo.value.kind, excinfo.value.http_status) == ("invalid_request", 400)
+    assert excinfo.value.error == "Stripe error: No such payment_intent: 'pi_missing'"
+
+
+def test_network_error_mapping(emulated_stripe):
+    emulated_stripe.inject_failure("GET", "/v1/payment_intents/", network=True)
     with pytest.raises(GatewayError) as excinfo:
         gateway.retrieve_payment_intent("pi_1")
     assert (excinfo.value.kind, excinfo.value.http_status) == ("network", 503)
+    assert len(emulated_stripe.requests) == 1  # retries are off in these tests
 
 
-def test_network_retries_follow_the_setting(fake_stripe, settings, monkeypatch):
+def test_network_retries_follow_the_setting(
+    emulated_stripe, payments_settings, payment, monkeypatch
+):
     monkeypatch.setattr(stripe.HTTPClient, "_sleep_time_seconds", lambda self, *a, **k: 0)
-    settings.SKILLSWAP_PAYMENTS = {**settings.SKILLSWAP_PAYMENTS, "STRIPE_MAX_NETWORK_RETRIES": 2}
-    fake_stripe.fail_network_next(times=2)
-    assert gateway.retrieve_payment_intent("pi_1").id == "pi_1"
-    assert len(fake_stripe.requests) == 3
+    intent_id = paid_intent_id(emulated_stripe, payment)
+    emulated_stripe.inject_failure("GET", "/v1/payment_intents/", network=True, times=2)
+    with override_settings(
+        SKILLSWAP_PAYMENTS={**payments_settings, "STRIPE_MAX_NETWORK_RETRIES": 2}
+    ):
+        assert gateway.retrieve_payment_intent(intent_id).id == intent_id
+    assert len(emulated_stripe.requests_to("GET", f"/v1/payment_intents/{intent_id}")) == 3
 
 
 EVENT = json.dumps(
