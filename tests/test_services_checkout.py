@@ -1,7 +1,12 @@
-"""Starting premium and tip checkouts, reuse of open checkouts, concurrency and confirmation."""
+"""Starting premium and tip checkouts, reuse of open checkouts, concurrency and confirmation.
+
+Stripe is the testing toolkit's emulator (``emulated_stripe``, retries off);
+its recorded requests show exactly what was sent.
+"""
 
 import datetime as dt
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -21,13 +26,6 @@ from django_skillswap_payments.errors import (
     RecipientNotFound,
     SelfTipNotAllowed,
 )
-from tests.stripe_fake import use_fake_stripe
-
-
-@pytest.fixture
-def fake_stripe(settings):
-    yield from use_fake_stripe(settings)
-
 
 URLS = {
     "success_url": "https://shop.example.com/paid",
@@ -45,11 +43,23 @@ def recipient():
     return PaymentProfile(django_user_id="2").save()
 
 
-def test_premium_start_sends_exact_parameters(fake_stripe, profile):
+def give_customer(emulator, profile) -> str:
+    """Attach an existing Stripe customer to ``profile`` (made directly in the emulator)."""
+    customer_id = emulator.create_customer({})["id"]
+    profile.stripe_customer_id = customer_id
+    profile.save()
+    return customer_id
+
+
+def test_premium_start_sends_exact_parameters(emulated_stripe, profile):
     start = services.start_premium_checkout(profile, **URLS)
-    customer_call, session_call = fake_stripe.requests
+    customer_call, session_call = emulated_stripe.requests
     assert customer_call.path == "/v1/customers"
     assert customer_call.idempotency_key == f"skillswap-customer-{profile.id}"
+    assert customer_call.params == {
+        "metadata": {"profile_id": str(profile.id), "django_user_id": "1"}
+    }
+    [customer] = emulated_stripe.all("customer")
     payment = start.payment
     metadata = {"payment_id": str(payment.id), "type": "premium", "from_user_id": str(profile.id)}
     assert session_call.path == "/v1/checkout/sessions"
@@ -60,16 +70,16 @@ def test_premium_start_sends_exact_parameters(fake_stripe, profile):
             {
                 "price_data": {
                     "currency": "usd",
-                    "unit_amount": "999",
+                    "unit_amount": 999,
                     "product_data": {"name": "SkillSwap Premium"},
                 },
-                "quantity": "1",
+                "quantity": 1,
             }
         ],
         "client_reference_id": str(payment.id),
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata},
-        "customer": "cus_test_000001",
+        "customer": customer["id"],
         "success_url": "https://shop.example.com/paid?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": "https://shop.example.com/cancel",
     }
@@ -82,33 +92,40 @@ def test_premium_start_sends_exact_parameters(fake_stripe, profile):
     )
     assert stored.stripe_session_id == start.session_id and stored.checkout_url == start.url
     assert stored.open_checkout_slot == f"premium:{profile.id}"
-    assert PaymentProfile.objects.get(id=profile.id).stripe_customer_id == "cus_test_000001"
+    assert PaymentProfile.objects.get(id=profile.id).stripe_customer_id == customer["id"]
+    session = emulated_stripe.get(start.session_id)
+    assert (session["amount_total"], session["currency"], session["status"]) == (999, "usd", "open")
 
 
-def test_existing_customer_is_reused(fake_stripe, profile):
-    profile.stripe_customer_id = "cus_existing"
-    profile.save()
+def test_existing_customer_is_reused(emulated_stripe, profile):
+    customer_id = give_customer(emulated_stripe, profile)
     services.start_premium_checkout(profile, **URLS)
-    [session_call] = fake_stripe.requests
-    assert session_call.params["customer"] == "cus_existing"
+    [session_call] = emulated_stripe.requests
+    assert session_call.path == "/v1/checkout/sessions"
+    assert session_call.params["customer"] == customer_id
 
 
-def test_open_pending_checkout_is_reused(fake_stripe, profile):
+def test_open_pending_checkout_is_reused(emulated_stripe, profile):
     first = services.start_premium_checkout(profile, **URLS)
     second = services.start_premium_checkout(profile, **URLS)
     assert second.reused and (second.session_id, second.url) == (first.session_id, first.url)
-    assert len(fake_stripe.calls("POST", "/v1/checkout/sessions")) == 1
+    assert len(emulated_stripe.requests_to("POST", "/v1/checkout/sessions")) == 1
+    assert len(emulated_stripe.all("checkout.session")) == 1
     assert Payment.objects(from_user_id=profile.id).count() == 1
 
 
-def test_old_open_checkout_is_expired_and_replaced(fake_stripe, profile, settings):
+def test_old_open_checkout_is_expired_and_replaced(emulated_stripe, profile):
     first = services.start_premium_checkout(profile, **URLS)
     Payment.objects(id=first.payment.id).update_one(
         set__created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=24)
     )
     second = services.start_premium_checkout(profile, **URLS)
     assert not second.reused and second.session_id != first.session_id
-    assert fake_stripe.sessions[first.session_id]["status"] == "expired"
+    assert emulated_stripe.get(first.session_id)["status"] == "expired"
+    [expire_call] = emulated_stripe.requests_to(
+        "POST", f"/v1/checkout/sessions/{first.session_id}/expire"
+    )
+    assert expire_call.idempotency_key == f"skillswap-expire-{first.session_id}"
     old = repository.get_payment(first.payment.id)
     assert (old.status, old.failure_reason, old.open_checkout_slot) == (
         "failed",
@@ -117,18 +134,18 @@ def test_old_open_checkout_is_expired_and_replaced(fake_stripe, profile, setting
     )
 
 
-def test_old_checkout_that_was_paid_completes_instead(fake_stripe, profile):
+def test_old_checkout_that_was_paid_completes_instead(emulated_stripe, profile):
     first = services.start_premium_checkout(profile, **URLS)
     Payment.objects(id=first.payment.id).update_one(
         set__created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=24)
     )
-    fake_stripe.pay(first.session_id)
+    assert emulated_stripe.submit_payment(first.session_id).succeeded
     with pytest.raises(AlreadyPremium):
         services.start_premium_checkout(profile, **URLS)
     assert repository.get_payment(first.payment.id).status == "completed"
 
 
-def test_stale_slot_without_session_is_reclaimed(fake_stripe, profile):
+def test_stale_slot_without_session_is_reclaimed(emulated_stripe, profile):
     crashed = repository.create_pending_payment(
         transaction_type="premium",
         from_user_id=profile.id,
@@ -144,8 +161,14 @@ def test_stale_slot_without_session_is_reclaimed(fake_stripe, profile):
     assert repository.get_payment(crashed.id) is None
 
 
-def test_concurrent_premium_starts_create_one_session(fake_stripe, profile):
-    fake_stripe.delay = 0.05  # keep the winner inside Stripe while the others arrive
+def test_concurrent_premium_starts_create_one_session(emulated_stripe, profile, monkeypatch):
+    create_session = emulated_stripe.create_checkout_session
+
+    def slow_create_session(*args, **kwargs):
+        time.sleep(0.05)  # keep the winner inside Stripe while the others arrive
+        return create_session(*args, **kwargs)
+
+    monkeypatch.setattr(emulated_stripe, "create_checkout_session", slow_create_session)
     barrier = threading.Barrier(8)
     results, errors = [], []
 
@@ -163,12 +186,13 @@ def test_concurrent_premium_starts_create_one_session(fake_stripe, profile):
         thread.join()
     assert errors == []
     assert len({result.session_id for result in results}) == 1
-    assert len(fake_stripe.calls("POST", "/v1/checkout/sessions")) == 1
+    assert len(emulated_stripe.requests_to("POST", "/v1/checkout/sessions")) == 1
+    assert len(emulated_stripe.all("checkout.session")) == 1
     assert Payment.objects(from_user_id=profile.id).count() == 1
 
 
 @pytest.mark.parametrize("how", ["completed_payment", "legacy_subscription"])
-def test_premium_is_refused_when_already_premium(fake_stripe, profile, how):
+def test_premium_is_refused_when_already_premium(emulated_stripe, profile, how):
     if how == "completed_payment":
         repository.create_payment_transaction("premium", profile.id, "9.99", status="completed")
     else:
@@ -179,10 +203,10 @@ def test_premium_is_refused_when_already_premium(fake_stripe, profile, how):
         "error": "User already has premium access",
         "code": "already_premium",
     }
-    assert fake_stripe.requests == []
+    assert emulated_stripe.requests == []
 
 
-def test_refunded_premium_may_buy_again(fake_stripe, profile):
+def test_refunded_premium_may_buy_again(emulated_stripe, profile):
     repository.create_payment_transaction("premium", profile.id, "9.99", status="refunded")
     assert services.start_premium_checkout(profile, **URLS).session_id
 
@@ -195,28 +219,37 @@ def test_refunded_premium_may_buy_again(fake_stripe, profile):
         (500, "api_error", "api"),
     ],
 )
-def test_stripe_failure_leaves_no_orphan(fake_stripe, profile, status, error_type, kind):
-    profile.stripe_customer_id = "cus_existing"
-    profile.save()
-    fake_stripe.fail_next(status, error_type, "Invalid API Key provided")
+def test_stripe_failure_leaves_no_orphan(emulated_stripe, profile, status, error_type, kind):
+    give_customer(emulated_stripe, profile)
+    emulated_stripe.inject_failure(
+        "POST",
+        "/v1/checkout/sessions",
+        status=status,
+        error_type=error_type,
+        message="Invalid API Key provided",
+    )
     with pytest.raises(GatewayError) as excinfo:
         services.start_premium_checkout(profile, **URLS)
     assert excinfo.value.kind == kind
     assert excinfo.value.error == "Stripe error: Invalid API Key provided"
     assert Payment.objects.count() == 0
+    assert emulated_stripe.all("checkout.session") == []
     # The slot is free again: the next attempt works.
     assert services.start_premium_checkout(profile, **URLS).session_id
+    assert len(emulated_stripe.all("checkout.session")) == 1
 
 
-def test_customer_creation_failure_leaves_no_orphan(fake_stripe, profile):
-    fake_stripe.fail_network_next()
+def test_customer_creation_failure_leaves_no_orphan(emulated_stripe, profile):
+    emulated_stripe.inject_failure("POST", "/v1/customers", network=True)
     with pytest.raises(GatewayError) as excinfo:
         services.start_premium_checkout(profile, **URLS)
     assert excinfo.value.kind == "network"
     assert Payment.objects.count() == 0
+    assert emulated_stripe.requests_to("POST", "/v1/checkout/sessions") == []
+    assert PaymentProfile.objects.get(id=profile.id).stripe_customer_id is None
 
 
-def test_tip_start_sends_exact_parameters(fake_stripe, profile, recipient):
+def test_tip_start_sends_exact_parameters(emulated_stripe, profile, recipient):
     start = services.start_tip_checkout(
         profile,
         recipient=str(recipient.id),
@@ -224,7 +257,8 @@ def test_tip_start_sends_exact_parameters(fake_stripe, profile, recipient):
         message="  Thanks for the session!\n ",
         **URLS,
     )
-    session_call = fake_stripe.calls("POST", "/v1/checkout/sessions")[0]
+    [session_call] = emulated_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert session_call.idempotency_key == f"skillswap-checkout-{start.payment.id}"
     payment = repository.get_payment(start.payment.id)
     metadata = {
         "payment_id": str(payment.id),
@@ -236,15 +270,21 @@ def test_tip_start_sends_exact_parameters(fake_stripe, profile, recipient):
         {
             "price_data": {
                 "currency": "usd",
-                "unit_amount": "1000",
+                "unit_amount": 1000,
                 "product_data": {"name": "SkillSwap Tip"},
             },
-            "quantity": "1",
+            "quantity": 1,
         }
     ]
     assert session_call.params["metadata"] == metadata
     assert session_call.params["payment_intent_data"] == {"metadata": metadata}
     assert session_call.params["client_reference_id"] == str(payment.id)
+    assert session_call.params["mode"] == "payment"
+    assert (session_call.params["success_url"], session_call.params["cancel_url"]) == (
+        "https://shop.example.com/paid?session_id={CHECKOUT_SESSION_ID}",
+        "https://shop.example.com/cancel",
+    )
+    assert session_call.params["customer"] == payment.stripe_customer_id
     assert (payment.amount, payment.amount_minor, payment.to_user_id) == (
         Decimal("10.00"),
         1000,
@@ -254,7 +294,7 @@ def test_tip_start_sends_exact_parameters(fake_stripe, profile, recipient):
     assert payment.open_checkout_slot is None
 
 
-def test_tips_do_not_share_a_slot(fake_stripe, profile, recipient):
+def test_tips_do_not_share_a_slot(emulated_stripe, profile, recipient):
     first = services.start_tip_checkout(profile, recipient=recipient, amount=5, **URLS)
     second = services.start_tip_checkout(profile, recipient=recipient, amount=5, **URLS)
     assert first.session_id != second.session_id
@@ -263,22 +303,22 @@ def test_tips_do_not_share_a_slot(fake_stripe, profile, recipient):
 @pytest.mark.parametrize(
     "amount", ["0.999", "1000.001", "0.99", "1000.01", "NaN", "-5", True, None, "ten"]
 )
-def test_tip_amount_validation(fake_stripe, profile, recipient, amount):
+def test_tip_amount_validation(emulated_stripe, profile, recipient, amount):
     with pytest.raises(InvalidAmount):
         services.start_tip_checkout(profile, recipient=recipient, amount=amount, **URLS)
-    assert fake_stripe.requests == [] and Payment.objects.count() == 0
+    assert emulated_stripe.requests == [] and Payment.objects.count() == 0
 
 
 @pytest.mark.parametrize(
     "message", ["x" * 501, "bell\x07", "null\x00byte", "rtl\u202eoverride", 42]
 )
-def test_tip_message_validation(fake_stripe, profile, recipient, message):
+def test_tip_message_validation(emulated_stripe, profile, recipient, message):
     with pytest.raises(InvalidMessage):
         services.start_tip_checkout(profile, recipient=recipient, amount=5, message=message, **URLS)
 
 
 def test_tip_message_limits_are_configurable_and_blank_is_none(
-    fake_stripe, profile, recipient, settings
+    emulated_stripe, profile, recipient, settings
 ):
     settings.SKILLSWAP_PAYMENTS = {**settings.SKILLSWAP_PAYMENTS, "TIP_MESSAGE_MAX_LENGTH": 5}
     with pytest.raises(InvalidMessage, match="at most 5"):
@@ -291,7 +331,7 @@ def test_tip_message_limits_are_configurable_and_blank_is_none(
     assert repository.get_payment(start.payment.id).message is None
 
 
-def test_tip_recipient_rules(fake_stripe, profile):
+def test_tip_recipient_rules(emulated_stripe, profile):
     with pytest.raises(InvalidRecipientId):
         services.start_tip_checkout(profile, recipient="65a1b2c3d4e5f6g7h8i9j0k1", amount=5, **URLS)
     with pytest.raises(RecipientNotFound):
@@ -301,32 +341,42 @@ def test_tip_recipient_rules(fake_stripe, profile):
     assert Payment.objects.count() == 0
 
 
-def test_tip_stripe_failure_leaves_no_orphan(fake_stripe, profile, recipient):
-    profile.stripe_customer_id = "cus_existing"
-    profile.save()
-    fake_stripe.fail_next(402, "card_error", "Your card was declined.", code="card_declined")
+def test_tip_stripe_failure_leaves_no_orphan(emulated_stripe, profile, recipient):
+    give_customer(emulated_stripe, profile)
+    emulated_stripe.inject_failure(
+        "POST",
+        "/v1/checkout/sessions",
+        status=402,
+        error_type="card_error",
+        message="Your card was declined.",
+        code="card_declined",
+    )
     with pytest.raises(GatewayError) as excinfo:
         services.start_tip_checkout(profile, recipient=recipient, amount=5, **URLS)
     assert excinfo.value.kind == "card"
+    assert excinfo.value.error == "Stripe error: Your card was declined."
     assert Payment.objects.count() == 0
 
 
-def test_confirm_checkout_session_completes_paid_sessions_once(fake_stripe, profile):
+def test_confirm_checkout_session_completes_paid_sessions_once(emulated_stripe, profile):
     start = services.start_premium_checkout(profile, **URLS)
     assert services.confirm_checkout_session(profile, start.session_id).status == "pending"
-    fake_stripe.pay(start.session_id)
+    outcome = emulated_stripe.submit_payment(start.session_id)
+    assert outcome.succeeded
     payment = services.confirm_checkout_session(profile, start.session_id)
     assert payment.status == "completed"
-    assert payment.stripe_payment_intent_id == f"pi_{start.session_id[3:]}"
+    assert payment.stripe_payment_intent_id == outcome.payment_intent
     assert services.get_premium_status(profile)["is_premium"] is True
-    retrieves = len(fake_stripe.calls("GET", "/v1/checkout/sessions/"))
+    retrieves = len(emulated_stripe.requests_to("GET", f"/v1/checkout/sessions/{start.session_id}"))
     assert services.confirm_checkout_session(profile, start.session_id).status == "completed"
+    # No Stripe call once the payment is done.
     assert (
-        len(fake_stripe.calls("GET", "/v1/checkout/sessions/")) == retrieves
-    )  # no Stripe call once done
+        len(emulated_stripe.requests_to("GET", f"/v1/checkout/sessions/{start.session_id}"))
+        == retrieves
+    )
 
 
-def test_confirm_checkout_session_is_owner_only(fake_stripe, profile, recipient):
+def test_confirm_checkout_session_is_owner_only(emulated_stripe, profile, recipient):
     start = services.start_premium_checkout(profile, **URLS)
     with pytest.raises(PaymentNotFound):
         services.confirm_checkout_session(recipient, start.session_id)
@@ -334,31 +384,45 @@ def test_confirm_checkout_session_is_owner_only(fake_stripe, profile, recipient)
         services.confirm_checkout_session(profile, "cs_unknown")
 
 
-def test_confirm_checkout_session_detects_mismatch(fake_stripe, profile):
+def test_confirm_checkout_session_detects_mismatch(emulated_stripe, profile):
     start = services.start_premium_checkout(profile, **URLS)
-    fake_stripe.pay(start.session_id, amount_total=1)
+    assert emulated_stripe.submit_payment(start.session_id).succeeded
+    # Stripe charged 9.99; the stored payment now expects another amount.
+    Payment.objects(id=start.payment.id).update_one(
+        set__amount_minor=1000, set__amount=Decimal("10.00")
+    )
     with pytest.raises(PaymentMismatch):
         services.confirm_checkout_session(profile, start.session_id)
     assert repository.get_payment(start.payment.id).status == "pending"
 
 
-def test_confirm_expired_session_fails_the_payment(fake_stripe, profile):
+def test_confirm_expired_session_fails_the_payment(emulated_stripe, profile):
     start = services.start_premium_checkout(profile, **URLS)
-    fake_stripe.sessions[start.session_id]["status"] = "expired"
+    emulated_stripe.advance_time(24 * 3600 + 1)  # past the session's expires_at
+    assert emulated_stripe.get(start.session_id)["status"] == "expired"
     assert services.confirm_checkout_session(profile, start.session_id).status == "failed"
 
 
-def test_refund_payment_calls_stripe_once(fake_stripe, profile):
+def test_refund_payment_calls_stripe_once(emulated_stripe, profile):
     start = services.start_premium_checkout(profile, **URLS)
-    fake_stripe.pay(start.session_id)
+    assert emulated_stripe.submit_payment(start.session_id).succeeded
     payment = services.confirm_checkout_session(profile, start.session_id)
     result = services.refund_payment(payment, reason="requested_by_customer")
     assert result.changed and result.payment.status == "refunded"
-    [refund_call] = fake_stripe.calls("POST", "/v1/refunds")
+    [refund_call] = emulated_stripe.requests_to("POST", "/v1/refunds")
     assert refund_call.idempotency_key == f"skillswap-refund-{payment.id}"
-    assert refund_call.params["payment_intent"] == payment.stripe_payment_intent_id
-    assert refund_call.params["reason"] == "requested_by_customer"
+    assert refund_call.params == {
+        "payment_intent": payment.stripe_payment_intent_id,
+        "reason": "requested_by_customer",
+        "metadata": {
+            "payment_id": str(payment.id),
+            "type": "premium",
+            "from_user_id": str(profile.id),
+        },
+    }
     assert result.payment.stripe_refund_id.startswith("re_")
+    refund = emulated_stripe.get(result.payment.stripe_refund_id)
+    assert (refund["amount"], refund["status"]) == (999, "succeeded")
     assert services.get_premium_status(profile)["is_premium"] is False
 
 
