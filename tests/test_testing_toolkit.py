@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,7 +12,7 @@ import stripe
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from django_skillswap_payments import gateway
+from django_skillswap_payments import gateway, webhooks
 from django_skillswap_payments.documents import Payment, PaymentProfile, WebhookEvent
 from django_skillswap_payments.signals import premium_payment_completed
 from django_skillswap_payments.testing.factories import (
@@ -23,6 +24,7 @@ from django_skillswap_payments.testing.webhooks import (
     DEFAULT_API_VERSION,
     build_event,
     build_signed_event,
+    encode_event,
     send_webhook,
     sign_payload,
 )
@@ -176,6 +178,46 @@ def test_webhook_event_factory():
     assert stored.payload["type"] == "payment_intent.succeeded"
     assert stored.payload["data"]["object"]["object"] == "payment_intent"
     assert stored.status == "received"
+    # The exact body, as Stripe would send it, and the dict copy agree.
+    assert stored.payload_json == encode_event(json.loads(stored.payload_json)).decode()
+    assert json.loads(stored.payload_json) == stored.payload
+    assert (stored.payload["livemode"], stored.payload["api_version"]) == (
+        stored.livemode,
+        stored.api_version,
+    )
+
+
+def test_webhook_event_factory_keeps_keys_mongodb_cannot_store_in_the_body():
+    record = WebhookEventFactory(
+        type="customer.updated",
+        data_object={"id": "cus_1", "object": "customer", "metadata": {"a.b": "1"}},
+    )
+
+    stored = WebhookEvent.objects.get(id=record.id)
+    assert json.loads(stored.payload_json)["data"]["object"]["metadata"] == {"a.b": "1"}
+    assert stored.payload["data"]["object"]["metadata"] == {"a\uff0eb": "1"}
+
+
+def test_webhook_event_factory_payload_follows_a_given_body():
+    body = encode_event(
+        build_event("customer.created", {"id": "cus_2", "object": "customer"}, event_id="evt_x")
+    )
+
+    record = WebhookEventFactory(
+        stripe_event_id="evt_x", type="customer.created", payload_json=body.decode()
+    )
+
+    assert record.payload == json.loads(body)
+
+
+def test_factory_events_replay_from_their_body():
+    record = WebhookEventFactory(type="customer.created")
+
+    outcome = webhooks.replay(record.stripe_event_id)
+
+    assert outcome.status == "ignored"
+    stored = WebhookEvent.objects.get(id=record.id)
+    assert (stored.status, stored.attempts) == ("ignored", 1)
 
 
 # --------------------------------------------------------------------------- pytest plugin

@@ -5,6 +5,7 @@
     payment = PaymentFactory()                       # pending $9.99 premium purchase
     tip = PaymentFactory(tip=True, completed=True)   # completed $5.00 tip to a new recipient
     PaymentFactory(tip=True, recipient=profile, amount_minor=1250)
+    WebhookEventFactory(type="payment_intent.succeeded")   # a recorded, replayable event
 
 ``PaymentFactory`` creates the sender's (and for tips the recipient's)
 ``PaymentProfile`` unless you pass ``sender=`` / ``recipient=``.  Amounts are
@@ -12,6 +13,9 @@ given in minor units; the Decimal ``amount`` is derived from them.
 """
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import factory
 from factory.mongoengine import MongoEngineFactory
@@ -30,7 +34,8 @@ from ..documents import (
     utcnow,
 )
 from ..money import from_minor_units
-from .webhooks import DEFAULT_API_VERSION, build_event
+from ..repository import MAX_PAYLOAD_COPY_CHARS, storable_copy
+from .webhooks import DEFAULT_API_VERSION, build_event, encode_event
 
 _ID_PREFIXES = {
     "checkout.session": "cs_test_",
@@ -112,7 +117,14 @@ class PaymentFactory(MongoEngineFactory):
 
 
 class WebhookEventFactory(MongoEngineFactory):
-    """A recorded Stripe event; ``payload`` is a full event object of ``type``."""
+    """A recorded Stripe event, stored as the webhook view stores a delivery.
+
+    ``payload_json`` is the exact body (a full event object of ``type``,
+    serialised as Stripe does) and ``payload`` its storable dict copy, so a
+    replay sees the same event either way.  Pass ``data_object=`` to choose the
+    event's ``data.object``, or ``payload_json=`` for a body of your own
+    (``payload`` then follows it).
+    """
 
     class Meta:
         model = WebhookEvent
@@ -123,10 +135,24 @@ class WebhookEventFactory(MongoEngineFactory):
     livemode = False
     api_version = DEFAULT_API_VERSION
     data_object = factory.LazyAttribute(lambda o: _minimal_object(o.type))
-    payload = factory.LazyAttribute(
-        lambda o: build_event(
-            o.type, o.data_object, event_id=o.stripe_event_id, livemode=o.livemode
-        )
+    payload_json = factory.LazyAttribute(
+        lambda o: encode_event(
+            build_event(
+                o.type,
+                o.data_object,
+                event_id=o.stripe_event_id,
+                livemode=o.livemode,
+                api_version=o.api_version,
+            )
+        ).decode("utf-8")
     )
+    payload = factory.LazyAttribute(lambda o: _payload_copy(o.payload_json))
     status = WEBHOOK_RECEIVED
     attempts = 0
+
+
+def _payload_copy(payload_json: str) -> dict[str, Any] | None:
+    """The dict copy the app stores next to a body (none for very large bodies)."""
+    if len(payload_json) > MAX_PAYLOAD_COPY_CHARS:
+        return None
+    return storable_copy(json.loads(payload_json))
