@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bson import ObjectId
+from bson import Decimal128, ObjectId
 from bson.errors import InvalidId
 from mongoengine.errors import NotUniqueError
 from mongoengine.queryset.visitor import Q
@@ -40,7 +41,7 @@ from .documents import (
     WebhookEvent,
     utcnow,
 )
-from .errors import InvalidTransition
+from .errors import InvalidAmount, InvalidTransition
 from .money import from_minor_units, normalize_currency, parse_amount, to_minor_units
 
 # target status -> statuses it may be reached from
@@ -58,6 +59,8 @@ MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 
 __all__ = [
+    "BackfillReport",
+    "backfill_minor_units",
     "ALLOWED_PREVIOUS",
     "NotUniqueError",
     "ensure_indexes",
@@ -734,3 +737,59 @@ def get_user_tips_given(user_id: Any, limit: int = DEFAULT_PAGE_SIZE) -> list[Pa
 def amount_of(payment: Payment) -> Decimal:
     """Exact major-unit amount of a payment, derived from ``amount_minor``."""
     return from_minor_units(payment.amount_minor, payment.currency)
+
+
+# -- payments written by the original system ---------------------------------
+
+
+@dataclass(frozen=True)
+class BackfillReport:
+    """What :func:`backfill_minor_units` did: ids updated, and ids skipped with the reason."""
+
+    updated: list[ObjectId]
+    skipped: list[tuple[ObjectId, str]]
+
+
+def backfill_minor_units(*, dry_run: bool = False, limit: int | None = None) -> BackfillReport:
+    """Give payments written by the original system an exact ``amount_minor``.
+
+    The original gateway stored ``amount`` as a binary float (``9.99``) and no
+    minor units, which this app treats as the source of truth. Each such
+    document gets ``amount_minor`` from the shortest decimal form of its float
+    (``repr``, never float arithmetic), ``amount`` as Decimal128 and a
+    normalised ``currency`` (``usd`` when missing). The update is conditional
+    on ``amount_minor`` still being absent, so running it twice, or on several
+    servers at once, is safe. Amounts that are not a positive number with at
+    most the currency's decimals are left as they are and reported.
+    """
+    collection = Payment._get_collection()
+    cursor = collection.find({"amount_minor": {"$exists": False}}, {"amount": 1, "currency": 1})
+    if limit:
+        cursor = cursor.limit(limit)
+    updated: list[ObjectId] = []
+    skipped: list[tuple[ObjectId, str]] = []
+    for raw in cursor:
+        value = raw.get("amount")
+        if isinstance(value, Decimal128):
+            value = value.to_decimal()
+        try:
+            currency = normalize_currency(raw.get("currency") or "usd")
+            amount = parse_amount(value, currency=currency)
+        except InvalidAmount as exc:
+            skipped.append((raw["_id"], exc.error))
+            continue
+        if not dry_run:
+            result = collection.update_one(
+                {"_id": raw["_id"], "amount_minor": {"$exists": False}},
+                {
+                    "$set": {
+                        "amount": Decimal128(amount),
+                        "amount_minor": to_minor_units(amount, currency),
+                        "currency": currency,
+                    }
+                },
+            )
+            if not result.modified_count:
+                continue  # another run got there first
+        updated.append(raw["_id"])
+    return BackfillReport(updated=updated, skipped=skipped)
