@@ -227,8 +227,9 @@ def _reject_constant(name: str) -> Any:
 def parse_event_json(payload: bytes | str) -> dict[str, Any]:
     """Parse a webhook body into plain JSON data, which must be an object.
 
-    Stricter than ``json.loads``: ``NaN``/``Infinity`` are refused, so the
-    result can be stored and compared as ordinary JSON. Raises
+    Stricter than ``json.loads``: ``NaN``/``Infinity`` and lone UTF-16
+    surrogates (``"\\ud800"``) are refused, so the result can be stored and
+    compared as ordinary JSON. Raises
     :class:`~django_skillswap_payments.errors.WebhookVerificationError`.
     """
     try:
@@ -240,6 +241,14 @@ def parse_event_json(payload: bytes | str) -> dict[str, Any]:
         raise WebhookVerificationError(
             "Invalid webhook payload", message="The event must be a JSON object"
         )
+    try:
+        # JSON's \ud800-style escapes can spell lone surrogates, which are not text: no
+        # Stripe event holds one, and MongoDB could not store it.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise WebhookVerificationError(
+            "Invalid webhook payload", message="The event contains an invalid Unicode escape"
+        ) from None
     return data
 
 

@@ -534,9 +534,10 @@ def payment_history(
 
 
 # MongoDB refuses field names with "." or a leading "$" (older servers always,
-# newer ones in updates); the dict copy of an event replaces them with these
-# full-width look-alikes, which the exact JSON body kept alongside does not need.
-_KEY_ESCAPES = {".": "\uff0e", "$": "\uff04"}
+# newer ones in updates), and BSON cannot hold a NUL in one; the dict copy of an
+# event replaces them with these look-alikes, which the exact JSON body kept
+# alongside does not need.
+_KEY_ESCAPES = {".": "\uff0e", "$": "\uff04", "\x00": "\u2400"}
 # The dict copy is skipped for bodies this large or nested this deep, so that
 # storing the event can never fail on MongoDB's 16 MB document or 100-level nesting limits.
 MAX_PAYLOAD_COPY_CHARS = 4 * 1024 * 1024
@@ -548,7 +549,7 @@ class _TooDeep(Exception):
 
 
 def _storable_key(key: Any) -> str:
-    text = str(key).replace(".", _KEY_ESCAPES["."])
+    text = str(key).replace(".", _KEY_ESCAPES["."]).replace("\x00", _KEY_ESCAPES["\x00"])
     if text.startswith("$"):
         text = _KEY_ESCAPES["$"] + text[1:]
     return text or "\uff3f"  # an empty key is refused too
@@ -569,7 +570,8 @@ def _storable(value: Any, depth: int) -> Any:
 def storable_copy(payload: Mapping[str, Any]) -> dict[str, Any] | None:
     """``payload`` with every key MongoDB cannot store escaped; ``None`` if nested too deep.
 
-    ``"a.b"`` becomes ``"a\uff0eb"`` and ``"$c"`` becomes ``"\uff04c"``; integers
+    ``"a.b"`` becomes ``"a\uff0eb"``, ``"$c"`` becomes ``"\uff04c"`` and a NUL
+    character in a key becomes ``"\u2400"`` (BSON keys cannot hold one); integers
     beyond 64 bits become strings; other values are unchanged.
     """
     try:

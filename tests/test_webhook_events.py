@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.core.management import call_command
@@ -362,6 +363,19 @@ def test_event_with_dotted_and_dollar_keys_is_recorded_processed_and_replayable(
 
     call_command("payments_replay_webhooks", "evt_keys", "--force", stdout=None)
     assert _event("evt_keys").status == "processed"
+
+
+def test_event_with_a_nul_character_in_a_key_is_recorded_with_the_key_escaped(anon_client, mongo_database):
+    # Found by the API fuzzer: BSON keys cannot hold NUL, so recording the event answered an HTML 500.
+    payload, signature = signed("customer.created", {"id": "cus_1", "metadata": {"a\x00b": "x"}}, event_id="evt_nul")
+
+    response = post_webhook(anon_client, payload, signature)
+
+    assert response.status_code == 200
+    raw = mongo_database["webhook_events"].find_one({"stripe_event_id": "evt_nul"})
+    assert raw["status"] == "ignored"
+    assert raw["payload"]["data"]["object"]["metadata"] == {"a\u2400b": "x"}
+    assert json.loads(raw["payload_json"])["data"]["object"]["metadata"] == {"a\x00b": "x"}
 
 
 def test_replay_parses_the_stored_body_not_the_dict_copy(anon_client, premium, signal_log):

@@ -141,6 +141,37 @@ def test_signed_body_that_is_not_an_event_is_refused(anon_client, mongo_database
     assert_nothing_written(mongo_database)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        rb'{"id": "evt_1", "type": "x.y", "data": {"object": {"name": "\ud800"}}}',
+        rb'{"id": "evt_1", "type": "x.y", "data": {"object": {"\udc00": 1}}}',
+        rb'{"id": "evt_\ud800", "type": "x.y", "data": {"object": {}}}',
+        rb'{"id": "evt_1", "type": "x.y", "api_version": "\udfff", "data": {"object": {}}}',
+    ],
+    ids=["value", "key", "event-id", "api-version"],
+)
+def test_signed_event_with_a_lone_surrogate_escape_is_refused(anon_client, mongo_database, body):
+    # Found by the API fuzzer: such a body verified, then failed to encode for MongoDB (HTML 500).
+    response = post_webhook(anon_client, body, sign_payload(body, configured_secret()))
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Invalid webhook payload",
+        "message": "The event contains an invalid Unicode escape",
+    }
+    assert_nothing_written(mongo_database)
+
+
+def test_signed_event_with_a_surrogate_pair_escape_is_accepted(anon_client, mongo_database):
+    body = rb'{"id": "evt_pair", "type": "x.y", "data": {"object": {"name": "\ud83d\ude00"}}}'
+    response = post_webhook(anon_client, body, sign_payload(body, configured_secret()))
+
+    assert response.status_code == 200
+    stored = mongo_database["webhook_events"].find_one({"stripe_event_id": "evt_pair"})
+    assert stored["payload"]["data"]["object"]["name"] == "\U0001f600"
+
+
 def test_one_megabyte_event_is_verified_and_recorded(anon_client, mongo_database):
     big = {**UNKNOWN, "metadata": {"blob": "x" * (1024 * 1024)}}
     payload = _payload(event_id="evt_big", obj=big)
