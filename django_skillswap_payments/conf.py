@@ -65,6 +65,9 @@ ENV_FALLBACK_KEYS = (
     "MONGODB_URI",
 )
 
+# Settings where an explicit ``None`` is a choice (the feature is off), not "use the default".
+NONE_MEANS_OFF = ("CHECKOUT_THROTTLE_RATE",)
+
 # Settings that hold credentials; reports must mask them.
 SECRET_KEYS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MONGODB_URI")
 
@@ -100,7 +103,9 @@ class PaymentsSettings:
 
     def source(self, name: str) -> str:
         """Where ``name`` comes from: ``"settings"``, ``"environment"`` or ``"default"``."""
-        if self.user_settings.get(name) not in (None, ""):
+        if self.user_settings.get(name) not in (None, "") or (
+            name in NONE_MEANS_OFF and name in self.user_settings and self.user_settings[name] is None
+        ):
             return "settings"
         if name in ENV_FALLBACK_KEYS and os.environ.get(name):
             return "environment"
@@ -112,6 +117,8 @@ class PaymentsSettings:
         value = self.user_settings.get(name)
         if value not in (None, ""):
             return value
+        if value is None and name in NONE_MEANS_OFF and name in self.user_settings:
+            return None
         # The environment is read on every access so a rotated secret needs no restart.
         if name in ENV_FALLBACK_KEYS and os.environ.get(name):
             return os.environ[name]

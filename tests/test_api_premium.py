@@ -209,6 +209,14 @@ def test_checkout_creation_is_throttled_per_user(emulated_stripe, alice_client, 
     assert other_user.status_code == 200
 
 
+def test_throttle_rate_none_turns_the_limit_off(emulated_stripe, alice_client):
+    # The documented way to disable throttling; it used to fall back to the 20/min default.
+    with override_settings(SKILLSWAP_PAYMENTS=payments_config(CHECKOUT_THROTTLE_RATE=None)):
+        statuses = {_start(alice_client).status_code for _ in range(25)}
+
+    assert statuses == {200}
+
+
 def test_get_is_not_allowed(alice_client):
     response = alice_client.get(PREMIUM_URL)
     assert response.status_code == 405
