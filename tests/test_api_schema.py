@@ -58,3 +58,18 @@ def anon_client():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+def test_schema_documents_the_webhook_body_and_signature_header(anon_client):
+    pytest.importorskip("drf_spectacular", reason="the schema route needs the 'openapi' extra")
+    schema = anon_client.get("/api/payments/schema/", HTTP_ACCEPT="application/json").json()
+
+    webhook = schema["paths"]["/api/payments/webhook/"]["post"]
+    assert webhook["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/WebhookEventSchema"
+    }
+    assert {"in": "header", "name": "Stripe-Signature", "required": True}.items() <= webhook["parameters"][0].items()
+    assert set(schema["components"]["schemas"]["WebhookEventSchema"]["required"]) == {"id", "type", "data"}
+    for path in ("/api/payments/premium/create-checkout/", "/api/payments/tip/create/"):
+        # CheckoutInProgress: another checkout of the same user is still being created.
+        assert "409" in schema["paths"][path]["post"]["responses"]

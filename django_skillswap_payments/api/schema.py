@@ -14,7 +14,7 @@ from rest_framework import serializers
 try:
     from drf_spectacular.openapi import AutoSchema
     from drf_spectacular.types import OpenApiTypes
-    from drf_spectacular.utils import extend_schema, extend_schema_field
+    from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 except ImportError:  # pragma: no cover - exercised only without the extra
     AVAILABLE = False
 else:
@@ -64,6 +64,13 @@ def document(**kwargs: Any) -> Callable[[Any], Any]:
 def query_parameters(serializer_class: type[serializers.Serializer]) -> list[Any]:
     """The query string of a GET endpoint, documented from its validating serializer."""
     return [serializer_class] if AVAILABLE else []
+
+
+def header_parameter(name: str, description: str) -> list[Any]:
+    """A required request header, documented (nothing without drf-spectacular)."""
+    if not AVAILABLE:
+        return []
+    return [OpenApiParameter(name, str, OpenApiParameter.HEADER, required=True, description=description)]
 
 
 def only_payments_endpoints(endpoints: list[tuple], **kwargs: Any) -> list[tuple]:
@@ -145,6 +152,21 @@ class CheckoutStatusSchema(serializers.Serializer):
     transaction_type = serializers.CharField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
     currency = serializers.CharField()
+
+
+class WebhookEventDataSchema(serializers.Serializer):
+    object = serializers.DictField(help_text="The Stripe object the event is about.")
+
+
+class WebhookEventSchema(serializers.Serializer):
+    """The body Stripe sends: an ``event`` object (only the fields the app reads are listed)."""
+
+    id = serializers.CharField(max_length=255)
+    type = serializers.CharField()
+    data = WebhookEventDataSchema()  # type: ignore[assignment]  # a declared field, not Serializer.data
+    created = serializers.IntegerField(required=False)
+    livemode = serializers.BooleanField(required=False)
+    api_version = serializers.CharField(required=False, allow_null=True)
 
 
 class WebhookAckSchema(serializers.Serializer):

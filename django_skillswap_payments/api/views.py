@@ -81,7 +81,7 @@ class PremiumCheckoutView(PaymentsAPIView):
     throttle_classes = (CheckoutRateThrottle,)
 
     @openapi.document(request=s.PremiumCheckoutSerializer,
-                     responses={200: openapi.CheckoutStartSchema, **openapi.errors(400, 401, 404, 413, 415, 429, 500, 502, 503)})
+                     responses={200: openapi.CheckoutStartSchema, **openapi.errors(400, 401, 404, 409, 413, 415, 429, 500, 502, 503)})
     def post(self, request):
         data = self.body(s.PremiumCheckoutSerializer)
         start = services.start_premium_checkout(self.payment_profile(), **data)
@@ -94,7 +94,7 @@ class TipCheckoutView(PaymentsAPIView):
     throttle_classes = (CheckoutRateThrottle,)
 
     @openapi.document(request=s.TipCheckoutSerializer,
-                     responses={200: openapi.CheckoutStartSchema, **openapi.errors(400, 401, 404, 413, 415, 429, 500, 502, 503)})
+                     responses={200: openapi.CheckoutStartSchema, **openapi.errors(400, 401, 404, 409, 413, 415, 429, 500, 502, 503)})
     def post(self, request):
         data = self.body(s.TipCheckoutSerializer)
         # The recipient is looked up before the sender's profile is created, so
@@ -178,7 +178,9 @@ class StripeWebhookView(APIView):
     def get_exception_handler(self):
         return exception_handler
 
-    @openapi.document(request=None, auth=[],
+    @openapi.document(request={"application/json": openapi.WebhookEventSchema}, auth=[],
+                     parameters=openapi.header_parameter(
+                         "Stripe-Signature", "Stripe's signature of the raw body (t=...,v1=...)"),
                      responses={200: openapi.WebhookAckSchema, **openapi.errors(400, 413, 500)})
     def post(self, request):
         try:
