@@ -45,7 +45,7 @@ from .errors import (
     PaymentNotFound,
     SelfTipNotAllowed,
 )
-from .money import from_minor_units, normalize_currency, parse_amount
+from .money import normalize_currency, parse_amount
 from .redirects import validate_redirect_url as validate_redirect_url  # part of the service API
 from .users import resolve_recipient
 
@@ -242,14 +242,16 @@ def is_premium(profile: Any) -> bool:
     )
 
 
-def get_premium_status(profile: Any) -> dict[str, Any]:
+def get_premium_status(profile: Any, *, with_receipt: bool = False) -> dict[str, Any]:
     """Premium status in the reference shape ``{is_premium, status, subscription}``.
 
-    Datetimes are aware UTC ``datetime`` objects; serializers render them.
+    With ``with_receipt``, a user who paid for premium also gets ``receipt``
+    (see :func:`get_premium_receipt`), read with the same query. Datetimes
+    are aware UTC ``datetime`` objects; serializers render them.
     """
     payment = repository.latest_completed_premium(profile.id)
     if payment is not None:
-        return {
+        status: dict[str, Any] = {
             "is_premium": True,
             "status": "active",
             "subscription": {
@@ -259,6 +261,9 @@ def get_premium_status(profile: Any) -> dict[str, Any]:
                 "cancel_at_period_end": False,
             },
         }
+        if with_receipt:
+            status["receipt"] = _receipt(payment)
+        return status
     legacy = repository.active_legacy_subscription(profile.id)
     if legacy is not None:
         return {
@@ -282,10 +287,12 @@ def get_premium_receipt(profile: Any) -> dict[str, Any] | None:
     through a legacy subscription have no receipt.
     """
     payment = repository.latest_completed_premium(profile.id)
-    if payment is None:
-        return None
+    return _receipt(payment) if payment is not None else None
+
+
+def _receipt(payment: Payment) -> dict[str, Any]:
     return {
-        "amount": from_minor_units(payment.amount_minor, payment.currency),
+        "amount": repository.amount_of(payment),
         "currency": payment.currency,
         "completed_at": as_aware(payment.completed_at),
     }

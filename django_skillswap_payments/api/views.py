@@ -112,11 +112,7 @@ class PremiumStatusView(PaymentsAPIView):
         profile = self.existing_profile()
         if profile is None:
             return Response(dict(s.EMPTY_PREMIUM_STATUS))
-        data = dict(services.get_premium_status(profile))
-        receipt = services.get_premium_receipt(profile) if data["is_premium"] else None
-        if receipt is not None:
-            data["receipt"] = receipt
-        return Response(data)
+        return Response(services.get_premium_status(profile, with_receipt=True))
 
 
 class TipHistoryView(PaymentsAPIView):
