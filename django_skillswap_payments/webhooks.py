@@ -258,9 +258,7 @@ def _complete(event: StripeEvent, payment: Payment, *, intent_id: str | None, am
     if result.mismatch:
         fields = ", ".join((result.payment.metadata or {}).get("mismatch", {}).get("fields", [])) or "details"
         return ignored(f"Stripe reported a different {fields} for payment {payment.id}; nothing granted")
-    if not result.changed:
-        return processed(f"payment {payment.id} already {result.payment.status}")
-    return processed()
+    return processed(_transition_note(result))
 
 
 def _transition_note(result: services.TransitionResult) -> str | None:
