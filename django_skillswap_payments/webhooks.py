@@ -220,29 +220,32 @@ def _metadata_payment_id(obj: Mapping[str, Any]) -> Any:
     return metadata.get("payment_id") if isinstance(metadata, Mapping) else None
 
 
-def _session_payment(session: Mapping[str, Any]) -> Payment | None:
-    """The payment a Checkout Session belongs to: by session id, else by the payment id we tagged it with."""
-    session_id = _stripe_id(session.get("id"))
-    payment = repository.find_payment(session_id=session_id) if session_id else None
+def _linked_payment(key: str, stripe_id: str | None, payment_id: Any) -> Payment | None:
+    """The payment stored under a Stripe id, else the one whose id the Stripe object was tagged with.
+
+    ``key`` is the :func:`repository.find_payment` lookup of the Stripe id
+    (``session_id`` or ``payment_intent_id``).
+    """
+    lookup: dict[str, Any] = {key: stripe_id}
+    payment = repository.find_payment(**lookup) if stripe_id else None
     if payment is not None:
         return payment
-    payment_id = _metadata_payment_id(session) or session.get("client_reference_id")
     payment = repository.find_payment(payment_id=payment_id) if payment_id else None
-    if payment is not None and payment.stripe_session_id and payment.stripe_session_id != session_id:
-        return None  # tagged with our id but not the session we opened: not ours to act on
+    linked = getattr(payment, f"stripe_{key}", None)
+    if linked and linked != stripe_id:
+        return None  # tagged with our id but linked to another Stripe object: not ours to act on
     return payment
+
+
+def _session_payment(session: Mapping[str, Any]) -> Payment | None:
+    """The payment a Checkout Session belongs to: by session id, else by the payment id we tagged it with."""
+    payment_id = _metadata_payment_id(session) or session.get("client_reference_id")
+    return _linked_payment("session_id", _stripe_id(session.get("id")), payment_id)
 
 
 def _intent_payment(intent_id: str | None, obj: Mapping[str, Any]) -> Payment | None:
     """The payment of a PaymentIntent: by intent id, else by the payment id in the metadata."""
-    payment = repository.find_payment(payment_intent_id=intent_id) if intent_id else None
-    if payment is not None:
-        return payment
-    payment_id = _metadata_payment_id(obj)
-    payment = repository.find_payment(payment_id=payment_id) if payment_id else None
-    if payment is not None and payment.stripe_payment_intent_id and payment.stripe_payment_intent_id != intent_id:
-        return None
-    return payment
+    return _linked_payment("payment_intent_id", intent_id, _metadata_payment_id(obj))
 
 
 def _complete(event: StripeEvent, payment: Payment, *, intent_id: str | None, amount: Any,
