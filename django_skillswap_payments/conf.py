@@ -28,6 +28,10 @@ from django.dispatch import receiver
 
 SETTINGS_NAME = "SKILLSWAP_PAYMENTS"
 
+# Newest-first pages of history: the size asked for is capped at MAX_PAGE_SIZE.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+
 # The Stripe API version this code is written and tested against; sent on every request.
 STRIPE_API_VERSION = "2026-10-28.endive"
 

@@ -8,6 +8,7 @@ off): call :func:`django_skillswap_payments.repository.ensure_indexes` or run
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from mongoengine import (
@@ -22,6 +23,8 @@ from mongoengine import (
     StringField,
 )
 from mongoengine.connection import get_db
+
+from .money import from_minor_units
 
 TRANSACTION_PREMIUM = "premium"
 TRANSACTION_TIP = "tip"
@@ -130,23 +133,10 @@ class Payment(_PaymentsDocument):
     def is_premium(self) -> bool:
         return self.transaction_type == TRANSACTION_PREMIUM
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready view in the reference API's shape (ids as strings, aware datetimes)."""
-        return {
-            "_id": str(self.id),
-            "transaction_type": self.transaction_type,
-            "from_user_id": str(self.from_user_id),
-            "to_user_id": str(self.to_user_id) if self.to_user_id else None,
-            "amount": self.amount,
-            "amount_minor": self.amount_minor,
-            "currency": self.currency,
-            "message": self.message,
-            "status": self.status,
-            "stripe_session_id": self.stripe_session_id,
-            "stripe_payment_intent_id": self.stripe_payment_intent_id,
-            "created_at": as_aware(self.created_at),
-            "completed_at": as_aware(self.completed_at),
-        }
+    @property
+    def exact_amount(self) -> Decimal:
+        """Exact major-unit amount (``Decimal("9.99")``), derived from ``amount_minor``."""
+        return from_minor_units(self.amount_minor, self.currency)
 
     def __str__(self) -> str:
         return f"Payment({self.id}, {self.transaction_type}, {self.status})"
@@ -185,7 +175,7 @@ class WebhookEvent(_PaymentsDocument):
     # data may carry keys MongoDB cannot store as field names ("a.b", "$c").
     payload_json = StringField()
     # A copy for reading and querying, with such keys escaped (see
-    # repository.storable_copy); absent when the body is too large or deep.
+    # repository.webhook_log.storable_copy); absent when the body is too large or deep.
     payload = DictField()
     status = StringField(required=True, choices=WEBHOOK_STATUSES, default=WEBHOOK_RECEIVED)
     attempts = IntField(default=0, min_value=0)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import stripe
 from django.utils.module_loading import import_string
 
+from . import strict_json
 from .conf import payments_settings
 from .errors import GatewayError, WebhookVerificationError
 
@@ -198,12 +199,6 @@ def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
         )
 
 
-def retrieve_payment_intent(payment_intent_id: str) -> stripe.PaymentIntent:
-    """Fetch a PaymentIntent."""
-    with _stripe_errors():
-        return get_client().v1.payment_intents.retrieve(payment_intent_id)
-
-
 def create_refund(payment: Any, *, reason: str | None = None) -> stripe.Refund:
     """Refund a completed payment in full (idempotent per payment)."""
     if not payment.stripe_payment_intent_id:
@@ -220,10 +215,6 @@ def create_refund(payment: Any, *, reason: str | None = None) -> stripe.Refund:
         )
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_event_json(payload: bytes | str) -> dict[str, Any]:
     """Parse a webhook body into plain JSON data, which must be an object.
 
@@ -234,7 +225,7 @@ def parse_event_json(payload: bytes | str) -> dict[str, Any]:
     """
     try:
         text = payload.decode("utf-8") if isinstance(payload, (bytes, bytearray)) else payload
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = strict_json.loads(text)
     except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
         raise WebhookVerificationError(f"Invalid webhook payload: {exc}") from None
     if not isinstance(data, dict):
@@ -288,14 +279,3 @@ def verify_webhook(
     raise WebhookVerificationError(
         "Invalid webhook signature", detail={"reason": str(last_error)}
     ) from last_error
-
-
-def construct_event(
-    payload: bytes | str,
-    sig_header: str | None,
-    secrets: Sequence[str] | None = None,
-    tolerance: int | None = None,
-) -> stripe.Event:
-    """Like :func:`verify_webhook`, but return a :class:`stripe.Event`."""
-    data = verify_webhook(payload, sig_header, secrets, tolerance)
-    return stripe.Event.construct_from(data, payments_settings.STRIPE_SECRET_KEY or None)

@@ -21,7 +21,6 @@ from typing import Any
 
 from django.dispatch import Signal
 
-from . import repository
 from .documents import (
     STATUS_COMPLETED,
     STATUS_FAILED,
@@ -31,6 +30,7 @@ from .documents import (
     utcnow,
 )
 from .errors import PaymentNotFound
+from .repository import payments as payment_store
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def dispatch(payment: Payment) -> list[tuple[Any, Any]]:
         payment=payment,
         from_user_id=payment.from_user_id,
         to_user_id=payment.to_user_id,
-        amount=repository.amount_of(payment),
+        amount=payment.exact_amount,
         amount_minor=payment.amount_minor,
         currency=payment.currency,
     )
@@ -112,11 +112,11 @@ def dispatch(payment: Payment) -> list[tuple[Any, Any]]:
                 }
             )
     if not failures:
-        repository.set_signal_retry_needed(payment.id, False)
+        payment_store.set_signal_retry_needed(payment.id, False)
         payment.signal_retry_needed = False
     else:
         try:
-            repository.record_signal_failures(payment.id, failures)
+            payment_store.record_signal_failures(payment.id, failures)
         except Exception:
             # The payment itself is already stored; losing the note must not turn into an error.
             logger.exception("Could not record signal failures for payment %s", payment.id)
@@ -133,9 +133,9 @@ def redispatch(payment_id: Any) -> list[tuple[Any, Any]]:
     their work on ``payment.id``). The re-dispatch flag is cleared when all
     receivers succeed and set again otherwise. Raises ``PaymentNotFound``.
     """
-    payment = repository.get_payment(payment_id)
+    payment = payment_store.get_payment(payment_id)
     if payment is None:
         raise PaymentNotFound()
-    repository.set_signal_retry_needed(payment.id, False)
+    payment_store.set_signal_retry_needed(payment.id, False)
     payment.signal_retry_needed = False
     return dispatch(payment)

@@ -22,7 +22,7 @@ urlpatterns = [
     path("subscription/status/", views.PremiumStatusView.as_view(), name="subscription-status"),
     path("tip/create/", views.TipCheckoutView.as_view(), name="tip-create"),
     path("tip/history/", views.TipHistoryView.as_view(), name="tip-history"),
-    path("webhook/", views.StripeWebhookView.as_view(), name="webhook"),
+    path("webhook/", views.stripe_webhook, name="webhook"),
     path("checkout/<str:session_id>/", views.CheckoutSessionView.as_view(), name="checkout-session"),
     path("payments/history/", views.PaymentHistoryView.as_view(), name="payment-history"),
 ]
@@ -38,6 +38,10 @@ if find_spec("drf_spectacular") is not None:
                     "TITLE": "SkillSwap payments API",
                     "VERSION": __version__,
                     "PREPROCESSING_HOOKS": ["django_skillswap_payments.api.schema.only_payments_endpoints"],
+                    "POSTPROCESSING_HOOKS": [
+                        "drf_spectacular.hooks.postprocess_schema_enums",
+                        "django_skillswap_payments.api.schema.add_webhook_operation",
+                    ],
                 }
             ),
             name="schema",

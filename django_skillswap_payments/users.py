@@ -9,18 +9,16 @@ functions with the same signatures; whatever they return must have an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 from django.utils.module_loading import import_string
-from mongoengine.errors import NotUniqueError
 
 from .conf import payments_settings
-from .documents import PaymentProfile, utcnow
+from .documents import PaymentProfile
 from .errors import InvalidRecipientId, ProfileNotFound, RecipientNotFound
-
-_OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+from .ids import is_object_id
+from .repository import profiles
 
 
 def get_or_create_profile(user: Any, create: bool = True) -> PaymentProfile | None:
@@ -32,16 +30,7 @@ def get_or_create_profile(user: Any, create: bool = True) -> PaymentProfile | No
     """
     if user is None or not getattr(user, "is_authenticated", False) or user.pk is None:
         return None
-    key = str(user.pk)
-    if not create:
-        return PaymentProfile.objects(django_user_id=key).first()
-    try:
-        return PaymentProfile.objects(django_user_id=key).modify(
-            upsert=True, new=True, set_on_insert__created_at=utcnow()
-        )
-    except NotUniqueError:
-        # A concurrent upsert inserted first; the profile exists now.
-        return PaymentProfile.objects(django_user_id=key).first()
+    return profiles.profile_for_django_user(str(user.pk), create=create)
 
 
 def find_recipient(recipient_id: str) -> PaymentProfile | None:
@@ -51,9 +40,9 @@ def find_recipient(recipient_id: str) -> PaymentProfile | None:
     ``recipient_id`` is not a 24-character hex string; returns ``None`` when
     no such profile exists.
     """
-    if not isinstance(recipient_id, str) or not _OBJECT_ID.match(recipient_id):
+    if not is_object_id(recipient_id):
         raise InvalidRecipientId()
-    return PaymentProfile.objects(id=recipient_id).first()
+    return profiles.get_profile(recipient_id)
 
 
 def _hook(name: str) -> Callable[..., Any]:
@@ -73,6 +62,21 @@ def resolve_profile(user: Any, *, create: bool | None = None) -> Any:
     if profile is None:
         raise ProfileNotFound()
     return profile
+
+
+def existing_profile(user: Any) -> Any | None:
+    """The profile of ``user`` without creating one; ``None`` means "no payments yet".
+
+    A site that turned ``CREATE_PROFILES`` off keeps its own profiles, so a
+    user without one there is an error (``ProfileNotFound``), as in the
+    original gateway.
+    """
+    try:
+        return resolve_profile(user, create=False)
+    except ProfileNotFound:
+        if payments_settings.CREATE_PROFILES:
+            return None
+        raise
 
 
 def resolve_recipient(recipient_id: Any) -> Any:

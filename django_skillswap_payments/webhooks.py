@@ -10,11 +10,13 @@
    still ``received`` (its processing never finished) or ``failed`` is
    processed again.
 3. **Dispatch** through :data:`HANDLERS` (event type → handler). Types not in
-   the table are recorded as ``ignored``.
-4. Handlers change payments only through the service transitions, which are
-   conditional single-document updates: whichever of the webhook, a
-   duplicate delivery or the success-page confirmation gets there first makes
-   the change and sends the signal; the others change nothing.
+   the table are recorded as ``ignored``. Handlers read the event's object
+   only through :mod:`.stripe_facts`.
+4. Handlers change payments only through the service transitions
+   (:mod:`.services.transitions`), which are conditional single-document
+   updates: whichever of the webhook, a duplicate delivery or the
+   success-page confirmation gets there first makes the change and sends the
+   signal; the others change nothing (see :mod:`.states`).
 
 A handler that raises marks the event ``failed`` with the error and surfaces
 as :class:`WebhookProcessingFailed`; the HTTP layer answers 5xx so Stripe
@@ -28,11 +30,11 @@ stored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import gateway, repository, services
+from . import gateway, stripe_facts
 from .conf import payments_settings
 from .documents import (
     WEBHOOK_FAILED,
@@ -47,32 +49,15 @@ from .errors import (  # defined in errors.py; importable from here as well
     WebhookProcessingFailed,
     WebhookVerificationError,
 )
-from .services import stripe_object_id as _stripe_id
+from .repository import payments as payment_store
+from .repository import webhook_log
+from .services import legacy, transitions
+from .stripe_facts import StripeEvent, event_from_payload
 
 logger = logging.getLogger(__name__)
 
 # Events in these states have had their effect; another delivery must not repeat it.
 FINAL_STATUSES = (WEBHOOK_PROCESSED, WEBHOOK_IGNORED)
-MAX_EVENT_ID_LENGTH = 255
-
-
-@dataclass(frozen=True)
-class StripeEvent:
-    """The parts of a Stripe ``event`` the handlers use, plus the full payload."""
-
-    id: str
-    type: str
-    livemode: bool
-    api_version: str | None
-    created: int | None
-    payload: Mapping[str, Any]
-    # The exact JSON text Stripe signed, stored verbatim so any key survives storage.
-    body: str | None = None
-
-    @property
-    def object(self) -> dict[str, Any]:
-        """``data.object``: the Stripe object the event is about."""
-        return self.payload["data"]["object"]
 
 
 @dataclass(frozen=True)
@@ -95,31 +80,6 @@ def ignored(note: str) -> Outcome:
 # -- verification -----------------------------------------------------------------
 
 
-def event_from_payload(payload: Any, *, body: str | None = None) -> StripeEvent:
-    """Check that ``payload`` is shaped like a Stripe event; raise ``WebhookVerificationError`` if not."""
-    if not isinstance(payload, dict):
-        raise WebhookVerificationError("Invalid webhook payload", message="The event must be a JSON object")
-    event_id, event_type = payload.get("id"), payload.get("type")
-    data = payload.get("data")
-    if not isinstance(event_id, str) or not event_id or len(event_id) > MAX_EVENT_ID_LENGTH:
-        raise WebhookVerificationError("Invalid webhook payload", message="The event has no valid id")
-    if not isinstance(event_type, str) or not event_type:
-        raise WebhookVerificationError("Invalid webhook payload", message="The event has no type")
-    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
-        raise WebhookVerificationError("Invalid webhook payload", message="The event has no data.object")
-    created = payload.get("created")
-    api_version = payload.get("api_version")
-    return StripeEvent(
-        id=event_id,
-        type=event_type,
-        livemode=payload.get("livemode") is True,
-        api_version=api_version if isinstance(api_version, str) else None,
-        created=created if isinstance(created, int) and not isinstance(created, bool) else None,
-        payload=payload,
-        body=body,
-    )
-
-
 def verify(body: bytes, signature: str | None) -> StripeEvent:
     """Verify the signature of a raw delivery and parse it into a :class:`StripeEvent`.
 
@@ -140,7 +100,7 @@ def verify(body: bytes, signature: str | None) -> StripeEvent:
 
 
 def _record(event: StripeEvent) -> WebhookEvent:
-    return repository.record_webhook_event(
+    return webhook_log.record_webhook_event(
         event_id=event.id,
         event_type=event.type,
         livemode=event.livemode,
@@ -173,11 +133,11 @@ def process(event: StripeEvent) -> Outcome:
         error = f"{type(exc).__name__}: {exc}"
         logger.exception("Stripe event %s (%s) failed", event.id, event.type)
         try:
-            repository.finish_webhook_event(event.id, WEBHOOK_FAILED, error=error)
+            webhook_log.finish_webhook_event(event.id, WEBHOOK_FAILED, error=error)
         except Exception:
             logger.exception("Could not mark Stripe event %s as failed", event.id)
         raise WebhookProcessingFailed(event.id, error) from exc
-    repository.finish_webhook_event(event.id, outcome.status, error=outcome.note)
+    webhook_log.finish_webhook_event(event.id, outcome.status, error=outcome.note)
     logger.info("Stripe event %s (%s): %s %s", event.id, event.type, outcome.status, outcome.note or "")
     return outcome
 
@@ -190,7 +150,7 @@ def replay(event_id: str, *, force: bool = False) -> Outcome:
     conditional. Raises :class:`WebhookEventNotFound` and
     :class:`WebhookProcessingFailed`.
     """
-    stored = repository.get_webhook_event(event_id)
+    stored = webhook_log.get_webhook_event(event_id)
     if stored is None:
         raise WebhookEventNotFound(event_id)
     if stored.status in FINAL_STATUSES and not force:
@@ -215,56 +175,39 @@ def _stored_event(stored: WebhookEvent) -> StripeEvent:
 # -- lookups -------------------------------------------------------------------------
 
 
-def _metadata_payment_id(obj: Mapping[str, Any]) -> Any:
-    metadata = obj.get("metadata")
-    return metadata.get("payment_id") if isinstance(metadata, Mapping) else None
-
-
-def _linked_payment(key: str, stripe_id: str | None, payment_id: Any) -> Payment | None:
+def _linked_payment(key: str, stripe_id: str | None, payment_id: str | None) -> Payment | None:
     """The payment stored under a Stripe id, else the one whose id the Stripe object was tagged with.
 
-    ``key`` is the :func:`repository.find_payment` lookup of the Stripe id
-    (``session_id`` or ``payment_intent_id``).
+    ``key`` is the :func:`~.repository.payments.find_payment` lookup of the
+    Stripe id (``session_id`` or ``payment_intent_id``).
     """
     lookup: dict[str, Any] = {key: stripe_id}
-    payment = repository.find_payment(**lookup) if stripe_id else None
+    payment = payment_store.find_payment(**lookup) if stripe_id else None
     if payment is not None:
         return payment
-    payment = repository.find_payment(payment_id=payment_id) if payment_id else None
+    payment = payment_store.find_payment(payment_id=payment_id) if payment_id else None
     linked = getattr(payment, f"stripe_{key}", None)
     if linked and linked != stripe_id:
         return None  # tagged with our id but linked to another Stripe object: not ours to act on
     return payment
 
 
-def _session_payment(session: Mapping[str, Any]) -> Payment | None:
-    """The payment a Checkout Session belongs to: by session id, else by the payment id we tagged it with."""
-    payment_id = _metadata_payment_id(session) or session.get("client_reference_id")
-    return _linked_payment("session_id", _stripe_id(session.get("id")), payment_id)
+def _session_payment(session: stripe_facts.CheckoutSessionFacts) -> Payment | None:
+    return _linked_payment("session_id", session.id, session.payment_id)
 
 
-def _intent_payment(intent_id: str | None, obj: Mapping[str, Any]) -> Payment | None:
-    """The payment of a PaymentIntent: by intent id, else by the payment id in the metadata."""
-    return _linked_payment("payment_intent_id", intent_id, _metadata_payment_id(obj))
+def _intent_payment(intent_id: str | None, payment_id: str | None) -> Payment | None:
+    return _linked_payment("payment_intent_id", intent_id, payment_id)
 
 
-def _complete(event: StripeEvent, payment: Payment, *, intent_id: str | None, amount: Any,
-              currency: Any, session_id: str | None = None) -> Outcome:
-    result = services.complete_payment(
-        payment,
-        payment_intent_id=intent_id,
-        amount_minor=amount,
-        currency=currency,
-        livemode=event.livemode,
-        session_id=session_id,
-    )
+def _completion_outcome(result: transitions.TransitionResult) -> Outcome:
     if result.mismatch:
         fields = ", ".join((result.payment.metadata or {}).get("mismatch", {}).get("fields", [])) or "details"
-        return ignored(f"Stripe reported a different {fields} for payment {payment.id}; nothing granted")
+        return ignored(f"Stripe reported a different {fields} for payment {result.payment.id}; nothing granted")
     return processed(_transition_note(result))
 
 
-def _transition_note(result: services.TransitionResult) -> str | None:
+def _transition_note(result: transitions.TransitionResult) -> str | None:
     return None if result.changed else f"payment {result.payment.id} already {result.payment.status}"
 
 
@@ -273,93 +216,83 @@ def _transition_note(result: services.TransitionResult) -> str | None:
 
 def on_checkout_session_completed(event: StripeEvent) -> Outcome:
     """Checkout finished. Complete the payment if it is paid; delayed methods (e.g. bank debits) wait."""
-    session = event.object
-    if session.get("mode") != "payment":
+    session = stripe_facts.checkout_session(event.object)
+    if not session.payment_mode:
         return ignored("Not a one-time payment session")
     payment = _session_payment(session)
     if payment is None:
         return ignored("No payment for this Checkout Session")
-    if session.get("payment_status") != "paid":
+    if not session.paid:
         return processed("Awaiting payment (checkout.session.async_payment_succeeded will follow)")
-    return _complete(
-        event,
-        payment,
-        intent_id=_stripe_id(session.get("payment_intent")),
-        amount=session.get("amount_total"),
-        currency=session.get("currency"),
-        session_id=_stripe_id(session.get("id")),
+    return _completion_outcome(
+        transitions.complete_from_session(payment, session, livemode=event.livemode)
     )
 
 
 def on_checkout_session_async_payment_failed(event: StripeEvent) -> Outcome:
-    payment = _session_payment(event.object)
+    session = stripe_facts.checkout_session(event.object)
+    payment = _session_payment(session)
     if payment is None:
         return ignored("No payment for this Checkout Session")
-    result = services.fail_payment(
-        payment,
-        reason="async_payment_failed",
-        payment_intent_id=_stripe_id(event.object.get("payment_intent")),
+    result = transitions.fail_payment(
+        payment, reason="async_payment_failed", payment_intent_id=session.intent_id
     )
     return processed(_transition_note(result))
 
 
 def on_checkout_session_expired(event: StripeEvent) -> Outcome:
-    payment = _session_payment(event.object)
+    payment = _session_payment(stripe_facts.checkout_session(event.object))
     if payment is None:
         return ignored("No payment for this Checkout Session")
-    return processed(_transition_note(services.expire_payment(payment)))
+    return processed(_transition_note(transitions.expire_payment(payment)))
 
 
 def on_payment_intent_succeeded(event: StripeEvent) -> Outcome:
-    intent = event.object
-    intent_id = _stripe_id(intent.get("id"))
-    payment = _intent_payment(intent_id, intent)
+    intent = stripe_facts.payment_intent(event.object)
+    payment = _intent_payment(intent.id, intent.payment_id)
     if payment is None:
         return ignored("No payment for this PaymentIntent")
-    received = intent.get("amount_received")
-    return _complete(
-        event,
-        payment,
-        intent_id=intent_id,
-        amount=received if received else intent.get("amount"),
-        currency=intent.get("currency"),
+    return _completion_outcome(
+        transitions.complete_payment(
+            payment,
+            payment_intent_id=intent.id,
+            amount_minor=intent.amount_minor,
+            currency=intent.currency,
+            livemode=event.livemode,
+        )
     )
 
 
 def on_payment_intent_failed(event: StripeEvent) -> Outcome:
-    intent = event.object
-    intent_id = _stripe_id(intent.get("id"))
-    payment = _intent_payment(intent_id, intent)
+    intent = stripe_facts.payment_intent(event.object)
+    payment = _intent_payment(intent.id, intent.payment_id)
     if payment is None:
         return ignored("No payment for this PaymentIntent")
-    error = intent.get("last_payment_error")
-    reason = error.get("message") if isinstance(error, Mapping) else None
-    if not isinstance(reason, str):
-        reason = None
-    result = services.fail_payment(payment, reason=reason or "payment_failed", payment_intent_id=intent_id)
+    result = transitions.fail_payment(
+        payment, reason=intent.failure_message or "payment_failed", payment_intent_id=intent.id
+    )
     return processed(_transition_note(result))
 
 
 def on_charge_refunded(event: StripeEvent) -> Outcome:
     """A full refund revokes what the payment granted; partial refunds are only recorded."""
-    charge = event.object
-    payment = _intent_payment(_stripe_id(charge.get("payment_intent")), charge)
+    charge = stripe_facts.charge(event.object)
+    payment = _intent_payment(charge.intent_id, charge.payment_id)
     if payment is None:
         return ignored("No payment for this charge")
-    if charge.get("refunded") is not True:
+    if not charge.fully_refunded:
         return ignored(f"Partial refund of payment {payment.id}; status unchanged")
-    refunds = charge.get("refunds")
-    data = refunds.get("data") if isinstance(refunds, Mapping) else None
-    refund_id = _stripe_id(data[0]) if isinstance(data, list) and data else None
-    return processed(_transition_note(services.mark_payment_refunded(payment, refund_id=refund_id)))
+    return processed(
+        _transition_note(transitions.mark_payment_refunded(payment, refund_id=charge.refund_id))
+    )
 
 
 def on_subscription_changed(event: StripeEvent) -> Outcome:
     """Keep the legacy ``subscriptions`` collection in step with Stripe."""
-    subscription = event.object
-    if event.type == "customer.subscription.deleted":
-        subscription = {**subscription, "status": "canceled"}
-    result = services.sync_legacy_subscription(subscription, event_created=event.created)
+    subscription = stripe_facts.subscription(
+        event.object, deleted=event.type == "customer.subscription.deleted"
+    )
+    result = legacy.sync_legacy_subscription(subscription, event_created=event.created)
     return processed() if result.changed else ignored(result.reason or "Subscription unchanged")
 
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from bson import ObjectId
 
-from django_skillswap_payments import repository
 from django_skillswap_payments.documents import Payment
 from tests.api_helpers import (
     HISTORY_URL,
@@ -201,4 +200,4 @@ def test_history_json_is_valid_strict_json(alice, alice_client):
     response = alice_client.get(HISTORY_URL)
     body = json.loads(response.content, parse_float=str)
     assert body["results"][0]["amount"] == "9.99"
-    assert repository.amount_of(Payment.objects.get()) == Decimal("9.99")
+    assert Payment.objects.get().exact_amount == Decimal("9.99")

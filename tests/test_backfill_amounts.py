@@ -49,7 +49,7 @@ def test_backfilled_payment_completes_with_stripes_figures(mongo_database):
         payment_id, payment_intent_id="pi_legacy", amount_minor=1250, currency="usd", livemode=False
     )
     assert result.changed
-    assert repository.amount_of(Payment.objects.get(id=payment_id)) == Decimal("12.50")
+    assert Payment.objects.get(id=payment_id).exact_amount == Decimal("12.50")
 
 
 def test_a_second_run_changes_nothing_and_dry_run_writes_nothing(mongo_database):

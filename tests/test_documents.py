@@ -136,7 +136,7 @@ def test_record_webhook_event_counts_attempts():
     assert [event.stripe_event_id for event in repository.webhook_events()] == ["evt_2"]
 
 
-def test_reference_create_helper_and_to_dict():
+def test_reference_create_helper():
     sender, recipient = ObjectId(), ObjectId()
     payment = repository.create_payment_transaction(
         "tip",
@@ -148,9 +148,8 @@ def test_reference_create_helper_and_to_dict():
     )
     assert payment.amount == Decimal("10.50") and payment.amount_minor == 1050
     assert payment.completed_at is not None
-    data = payment.to_dict()
-    assert data["_id"] == str(payment.id)
-    assert data["from_user_id"] == str(sender) and data["to_user_id"] == str(recipient)
-    assert data["amount"] == Decimal("10.50") and data["status"] == "completed"
+    stored = Payment.objects.get(id=payment.id)
+    assert stored.from_user_id == sender and stored.to_user_id == recipient
+    assert stored.exact_amount == Decimal("10.50") and stored.status == "completed"
     with pytest.raises(ValueError):
         repository.create_payment_transaction("tip", sender, "1", status="bogus")

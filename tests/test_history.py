@@ -80,17 +80,17 @@ def test_premium_status_from_legacy_subscription(alice):
 
 
 def test_premium_receipt_is_the_latest_completed_premium_payment(alice):
-    assert services.get_premium_receipt(alice) is None
+    assert services.get_premium_status(alice, with_receipt=True).get("receipt") is None
     repository.create_payment_transaction("premium", alice.id, "9.99", status="refunded")
     repository.create_payment_transaction("premium", alice.id, "9.99", status="pending")
-    assert services.get_premium_receipt(alice) is None
+    assert services.get_premium_status(alice, with_receipt=True).get("receipt") is None
 
     older = repository.create_payment_transaction("premium", alice.id, "9.99", status="completed")
     newer = repository.create_payment_transaction("premium", alice.id, "12.50", status="completed")
     Payment.objects(id=older.id).update_one(set__completed_at=T0)
     Payment.objects(id=newer.id).update_one(set__completed_at=T0 + dt.timedelta(days=1))
 
-    receipt = services.get_premium_receipt(alice)
+    receipt = services.get_premium_status(alice, with_receipt=True).get("receipt")
     assert receipt == {"amount": Decimal("12.50"), "currency": "usd", "completed_at": T0 + dt.timedelta(days=1)}
     assert receipt["completed_at"].tzinfo is not None
 
@@ -98,7 +98,7 @@ def test_premium_receipt_is_the_latest_completed_premium_payment(alice):
 def test_no_premium_receipt_for_legacy_subscribers(alice):
     Subscription(user_id=alice.id, status="active", stripe_subscription_id="sub_r").save()
     assert services.get_premium_status(alice)["is_premium"] is True
-    assert services.get_premium_receipt(alice) is None
+    assert services.get_premium_status(alice, with_receipt=True).get("receipt") is None
 
 
 def test_tip_history_newest_first_with_totals(alice, bob):

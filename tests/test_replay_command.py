@@ -7,8 +7,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from django_skillswap_payments import repository, services
+from django_skillswap_payments import repository
 from django_skillswap_payments.documents import Payment, WebhookEvent
+from django_skillswap_payments.services import transitions
 from tests.api_helpers import (
     deliver,
     intent_object,
@@ -30,7 +31,7 @@ def _crash(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("transient outage")
 
-    monkeypatch.setattr(services, "complete_payment", broken)
+    monkeypatch.setattr(transitions, "complete_payment", broken)
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ from django.core.management import call_command
 from pymongo.errors import AutoReconnect
 from rest_framework.test import APIClient
 
-from django_skillswap_payments import errors, repository, services, webhooks
+from django_skillswap_payments import errors, services, webhooks
 from django_skillswap_payments.documents import Payment, PaymentProfile, Subscription, WebhookEvent
+from django_skillswap_payments.repository import webhook_log
+from django_skillswap_payments.services import transitions
 from tests.api_helpers import (
     charge_object,
     deliver,
@@ -282,12 +284,12 @@ def test_intent_amount_mismatch_grants_nothing(anon_client, premium, signal_log)
 
 def test_handler_crash_returns_5xx_then_redelivery_processes(anon_client, premium, signal_log, monkeypatch):
     payload, signature = signed("checkout.session.completed", session_object(premium), event_id="evt_crash")
-    real_complete = services.complete_payment
+    real_complete = transitions.complete_payment
 
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "complete_payment", broken)
+    monkeypatch.setattr(transitions, "complete_payment", broken)
     first = post_webhook(anon_client, payload, signature)
 
     assert first.status_code == 500
@@ -299,7 +301,7 @@ def test_handler_crash_returns_5xx_then_redelivery_processes(anon_client, premiu
     assert _status(premium) == "pending"
     assert signal_log == []
 
-    monkeypatch.setattr(services, "complete_payment", real_complete)
+    monkeypatch.setattr(transitions, "complete_payment", real_complete)
     second = post_webhook(anon_client, payload, signature)
 
     assert second.status_code == 200
@@ -440,12 +442,12 @@ def _server_error_client():
 
 def test_database_error_while_recording_is_a_5xx_and_nothing_is_lost(premium, signal_log, monkeypatch):
     payload, signature = signed("checkout.session.completed", session_object(premium), event_id="evt_rec")
-    real_record = repository.record_webhook_event
+    real_record = webhook_log.record_webhook_event
 
     def down(**kwargs):
         raise AutoReconnect("primary stepped down")
 
-    monkeypatch.setattr(repository, "record_webhook_event", down)
+    monkeypatch.setattr(webhook_log, "record_webhook_event", down)
     client = _server_error_client()
     first = post_webhook(client, payload, signature)
 
@@ -453,7 +455,7 @@ def test_database_error_while_recording_is_a_5xx_and_nothing_is_lost(premium, si
     assert WebhookEvent.objects(stripe_event_id="evt_rec").count() == 0
     assert _status(premium) == "pending"
 
-    monkeypatch.setattr(repository, "record_webhook_event", real_record)
+    monkeypatch.setattr(webhook_log, "record_webhook_event", real_record)
     assert post_webhook(client, payload, signature).status_code == 200
     assert _event("evt_rec").status == "processed"
     assert _status(premium) == "completed"
@@ -464,14 +466,14 @@ def test_database_error_while_recording_is_a_5xx_and_nothing_is_lost(premium, si
 def test_event_stuck_in_received_is_processed_on_redelivery(premium, signal_log, monkeypatch, handler_fails):
     """The process dies (here: the database fails) before the outcome is stored."""
     payload, signature = signed("checkout.session.completed", session_object(premium), event_id="evt_stuck")
-    real_finish, real_complete = repository.finish_webhook_event, services.complete_payment
+    real_finish, real_complete = webhook_log.finish_webhook_event, transitions.complete_payment
 
     def down(*args, **kwargs):
         raise AutoReconnect("connection lost")
 
-    monkeypatch.setattr(repository, "finish_webhook_event", down)
+    monkeypatch.setattr(webhook_log, "finish_webhook_event", down)
     if handler_fails:
-        monkeypatch.setattr(services, "complete_payment", down)
+        monkeypatch.setattr(transitions, "complete_payment", down)
     client = _server_error_client()
     first = post_webhook(client, payload, signature)
 
@@ -479,8 +481,8 @@ def test_event_stuck_in_received_is_processed_on_redelivery(premium, signal_log,
     stuck = _event("evt_stuck")
     assert (stuck.status, stuck.attempts) == ("received", 1)
 
-    monkeypatch.setattr(repository, "finish_webhook_event", real_finish)
-    monkeypatch.setattr(services, "complete_payment", real_complete)
+    monkeypatch.setattr(webhook_log, "finish_webhook_event", real_finish)
+    monkeypatch.setattr(transitions, "complete_payment", real_complete)
     second = post_webhook(client, payload, signature)
 
     assert second.status_code == 200

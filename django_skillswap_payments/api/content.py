@@ -8,7 +8,6 @@ their exact digits (``Decimal("10.00")`` is rendered ``10.00``, not ``10.0``).
 
 from __future__ import annotations
 
-import json
 import secrets
 from contextvars import ContextVar
 from decimal import Decimal
@@ -20,6 +19,8 @@ from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
+from .. import strict_json
+
 # The API only receives small bodies; anything bigger is refused before parsing.
 MAX_BODY_BYTES = 64 * 1024
 
@@ -28,10 +29,6 @@ class RequestTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = f"Request body must not exceed {MAX_BODY_BYTES} bytes."
     default_code = "request_too_large"
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 class ExactJSONParser(JSONParser):
@@ -44,7 +41,7 @@ class ExactJSONParser(JSONParser):
         encoding = (parser_context or {}).get("encoding") or "utf-8"
         try:
             text = raw.decode(encoding)
-            return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+            return strict_json.loads(text, exact_decimals=True)
         except (ValueError, LookupError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
 

@@ -70,10 +70,14 @@ def first_message(detail: Any) -> str:
     return str(detail)
 
 
-def payment_error_response(exc: PaymentError) -> Response:
+def log_gateway_error(exc: PaymentError) -> None:
     if isinstance(exc, GatewayError):
         # Stripe outages and key problems are operator issues; keep the details in the log.
         logger.warning("Stripe call failed (%s): %s %s", exc.kind, exc.stripe_message, exc.detail)
+
+
+def payment_error_response(exc: PaymentError) -> Response:
+    log_gateway_error(exc)
     return error_response(exc.error, exc.message, status=exc.http_status)
 
 

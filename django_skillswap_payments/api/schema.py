@@ -14,7 +14,7 @@ from rest_framework import serializers
 try:
     from drf_spectacular.openapi import AutoSchema
     from drf_spectacular.types import OpenApiTypes
-    from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+    from drf_spectacular.utils import extend_schema, extend_schema_field
 except ImportError:  # pragma: no cover - exercised only without the extra
     AVAILABLE = False
 else:
@@ -66,13 +66,6 @@ def query_parameters(serializer_class: type[serializers.Serializer]) -> list[Any
     return [serializer_class] if AVAILABLE else []
 
 
-def header_parameter(name: str, description: str) -> list[Any]:
-    """A required request header, documented (nothing without drf-spectacular)."""
-    if not AVAILABLE:
-        return []
-    return [OpenApiParameter(name, str, OpenApiParameter.HEADER, required=True, description=description)]
-
-
 def only_payments_endpoints(endpoints: list[tuple], **kwargs: Any) -> list[tuple]:
     """Preprocessing hook: the schema route describes this app's views only, with their full paths."""
     return [
@@ -80,6 +73,88 @@ def only_payments_endpoints(endpoints: list[tuple], **kwargs: Any) -> list[tuple
         for endpoint in endpoints
         if getattr(getattr(endpoint[3], "cls", None), "__module__", "").startswith("django_skillswap_payments.")
     ]
+
+
+# -- the webhook ------------------------------------------------------------------------
+
+# The webhook is a plain Django view, which drf-spectacular does not discover;
+# its operation is described here and added by :func:`add_webhook_operation`.
+WEBHOOK_ROUTE = "webhook/"
+WEBHOOK_EVENT_COMPONENT = {
+    "type": "object",
+    "description": "The body Stripe sends: an event object (only the fields the app reads are listed).",
+    "properties": {
+        "id": {"type": "string", "maxLength": 255},
+        "type": {"type": "string"},
+        "data": {
+            "type": "object",
+            "properties": {
+                "object": {
+                    "type": "object",
+                    "additionalProperties": {},
+                    "description": "The Stripe object the event is about.",
+                }
+            },
+            "required": ["object"],
+        },
+        "created": {"type": "integer"},
+        "livemode": {"type": "boolean"},
+        "api_version": {"type": "string", "nullable": True},
+    },
+    "required": ["id", "type", "data"],
+}
+
+
+def _error_responses(*statuses: int) -> dict[str, Any]:
+    ref = {"$ref": "#/components/schemas/ErrorSchema"}
+    return {str(code): {"content": {"application/json": {"schema": ref}}, "description": ""} for code in statuses}
+
+
+def add_webhook_operation(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Postprocessing hook: document ``POST webhook/`` beside the app's other endpoints."""
+    from ..urls import urlpatterns
+
+    prefix = None
+    routes = [str(pattern.pattern).replace("<str:", "{").replace(">", "}") for pattern in urlpatterns]
+    for path in result.get("paths", {}):
+        prefix = next((path[: -len(route)] for route in routes if path.endswith(route)), None)
+        if prefix is not None:
+            break
+    if prefix is None:
+        return result
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["WebhookEventSchema"] = WEBHOOK_EVENT_COMPONENT
+    components.setdefault("WebhookAckSchema", {
+        "type": "object", "properties": {"status": {"type": "string"}}, "required": ["status"],
+    })
+    result["paths"][prefix + WEBHOOK_ROUTE] = {
+        "post": {
+            "operationId": "webhook_create",
+            "description": "Stripe's signed event notifications. The signature is the only credential.",
+            "tags": ["webhook"],
+            "parameters": [{
+                "in": "header",
+                "name": "Stripe-Signature",
+                "schema": {"type": "string"},
+                "description": "Stripe's signature of the raw body (t=...,v1=...)",
+                "required": True,
+            }],
+            "requestBody": {
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookEventSchema"}}},
+                "required": True,
+            },
+            "security": [],
+            "responses": {
+                "200": {
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookAckSchema"}}},
+                    "description": "",
+                },
+                **_error_responses(400, 405, 413, 500, 503),
+            },
+        }
+    }
+    result["paths"] = dict(sorted(result["paths"].items()))
+    return result
 
 
 # -- documentation-only response shapes ----------------------------------------------
@@ -113,64 +188,6 @@ class PremiumStatusSchema(serializers.Serializer):
     status = serializers.CharField()
     subscription = PremiumPeriodSchema(allow_null=True)
     receipt = ReceiptSchema(required=False)
-
-
-class TipSchema(serializers.Serializer):
-    _id = serializers.CharField()
-    from_user_id = serializers.CharField()
-    to_user_id = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
-    currency = serializers.CharField()
-    status = serializers.CharField()
-    message = serializers.CharField()
-    created_at = serializers.DateTimeField()
-
-
-class TipHistorySchema(serializers.Serializer):
-    tips_sent = TipSchema(many=True)
-    tips_received = TipSchema(many=True)
-    total_sent = serializers.IntegerField()
-    total_received = serializers.IntegerField()
-
-
-class PaymentSchema(TipSchema):
-    transaction_type = serializers.CharField()
-    to_user_id = serializers.CharField(allow_null=True)
-    failure_reason = serializers.CharField(allow_null=True)
-    stripe_session_id = serializers.CharField(allow_null=True)
-    completed_at = serializers.DateTimeField(allow_null=True)
-
-
-class PaymentPageSchema(serializers.Serializer):
-    results = PaymentSchema(many=True)
-    next_before = serializers.CharField(allow_null=True)
-
-
-class CheckoutStatusSchema(serializers.Serializer):
-    session_id = serializers.CharField()
-    status = serializers.CharField()
-    transaction_type = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False)
-    currency = serializers.CharField()
-
-
-class WebhookEventDataSchema(serializers.Serializer):
-    object = serializers.DictField(help_text="The Stripe object the event is about.")
-
-
-class WebhookEventSchema(serializers.Serializer):
-    """The body Stripe sends: an ``event`` object (only the fields the app reads are listed)."""
-
-    id = serializers.CharField(max_length=255)
-    type = serializers.CharField()
-    data = WebhookEventDataSchema()  # type: ignore[assignment]  # a declared field, not Serializer.data
-    created = serializers.IntegerField(required=False)
-    livemode = serializers.BooleanField(required=False)
-    api_version = serializers.CharField(required=False, allow_null=True)
-
-
-class WebhookAckSchema(serializers.Serializer):
-    status = serializers.CharField()
 
 
 def errors(*statuses: int) -> dict[int, type[serializers.Serializer]]:

@@ -1,19 +1,25 @@
 """Request validation and response shapes of the payment endpoints.
 
-Input serializers are strict about JSON types: an amount must be a JSON
-number (``"10"`` and ``true`` are refused), ids and URLs must be strings.
+Input serializers check the shape of a request: JSON types (an amount must be
+a JSON number, ``"10"`` and ``true`` are refused; ids and URLs must be
+strings), ids, dates and redirect URLs. The payment rules (tip limits, message
+rules, who may tip whom) are checked once, by the services; their errors are
+worded per field like the serializer's own (:meth:`RequestSerializer.field_errors_of_service`).
 When a field is invalid, :meth:`RequestSerializer.validated` raises the
 matching :class:`~django_skillswap_payments.errors.PaymentError`, so the
 client gets the same ``{"error", "message"}`` shape as for any rule violation.
 
-Output serializers render payments the way the reference API does: ids as
+Output serializers render payments the way the original API does: ids as
 strings, ``amount`` as an exact JSON number in major units, ISO datetimes.
+The OpenAPI schema documents them as they are.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -23,8 +29,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
-from .. import services
-from ..conf import payments_settings
+from ..conf import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from ..documents import PAYMENT_STATUSES, TRANSACTION_TYPES, as_aware
 from ..errors import (
     InvalidAmount,
@@ -33,11 +38,10 @@ from ..errors import (
     InvalidRedirectUrl,
     PaymentError,
 )
-from ..money import from_minor_units, parse_amount
-from ..repository import MAX_PAGE_SIZE
+from ..ids import to_object_id
+from ..redirects import validate_redirect_url
 from .schema import field_type
 
-OBJECT_ID_PATTERN = re.compile(r"^[0-9a-fA-F]{24}$")
 # Stripe ids are short ASCII tokens; anything else cannot be a session of ours.
 SESSION_ID_PATTERN = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
 
@@ -67,7 +71,7 @@ def _request_host(request: Any) -> str | None:
 class RedirectURLField(serializers.Field):
     def to_internal_value(self, data: Any) -> str:
         try:
-            return services.validate_redirect_url(
+            return validate_redirect_url(
                 data, request_host=_request_host(self.context.get("request"))
             )
         except InvalidRedirectUrl as exc:
@@ -89,42 +93,35 @@ class StrictStringField(serializers.CharField):
 @field_type("string")
 class ObjectIdStringField(serializers.Field):
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str) or not OBJECT_ID_PATTERN.match(data.strip()):
+        if not isinstance(data, str) or to_object_id(data.strip()) is None:
             raise serializers.ValidationError("Must be a 24-character hexadecimal ObjectId")
         return data.strip().lower()
 
 
 @field_type("number")
-class TipAmountField(serializers.Field):
-    """A JSON number within ``TIP_MIN``..``TIP_MAX`` with at most the currency's decimals."""
+class JSONNumberField(serializers.Field):
+    """A JSON number, passed on as parsed (``int`` or exact ``Decimal``) for the service to check."""
 
-    def to_internal_value(self, data: Any) -> Decimal:
+    def to_internal_value(self, data: Any) -> Any:
         # Strings are refused so "10" and 10 cannot mean different things to different clients.
         if isinstance(data, bool) or not isinstance(data, (int, float, Decimal)):
             raise serializers.ValidationError("Amount must be a number")
-        try:
-            return parse_amount(
-                data,
-                currency=payments_settings.currency,
-                minimum=payments_settings.tip_min,
-                maximum=payments_settings.tip_max,
-            )
-        except InvalidAmount as exc:
-            raise serializers.ValidationError(exc.error) from None
+        return data
 
 
 @field_type("string")
-class TipMessageField(serializers.Field):
+class OptionalTextField(serializers.Field):
+    """A JSON string or ``null``, passed on as sent for the service to check."""
+
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_null", True)
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data: Any) -> str | None:
-        try:
-            return services.clean_tip_message(data)
-        except InvalidMessage as exc:
-            raise serializers.ValidationError(exc.error) from None
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Message must be text")
+        return data
 
 
 @field_type("datetime")
@@ -159,12 +156,28 @@ class RequestSerializer(serializers.Serializer):
     field_errors: ClassVar[dict[str, tuple[type[PaymentError], str | None]]] = {}
     default_error: ClassVar[str] = "Invalid request"
 
+    # fields whose values the service checks; its errors for them are worded like ours
+    service_checked: ClassVar[tuple[str, ...]] = ()
+
     def validated(self) -> dict[str, Any]:
         if self.is_valid():
             return dict(self.validated_data)
         field, detail = next(iter(self.errors.items()))
         error_class, title = self.field_errors.get(field, (InvalidRequest, self.default_error))
         raise error_class(title, message=_describe(field, detail))
+
+    @classmethod
+    @contextlib.contextmanager
+    def field_errors_of_service(cls) -> Iterator[None]:
+        """Word a service's rejection of a field's value the way a rejected field is worded."""
+        try:
+            yield
+        except PaymentError as exc:
+            for field in cls.service_checked:
+                error_class, title = cls.field_errors[field]
+                if type(exc) is error_class:
+                    raise error_class(title, message=f"{field}: {exc.error}") from exc
+            raise
 
 
 def _describe(field: str, detail: Any) -> str:
@@ -196,8 +209,8 @@ class TipCheckoutSerializer(RequestSerializer):
     """Body of ``tip/create/``: recipient, amount (a JSON number), optional message, redirect URLs."""
 
     to_user_id = ObjectIdStringField()
-    amount = TipAmountField()
-    message = TipMessageField()
+    amount = JSONNumberField()
+    message = OptionalTextField()
     success_url = RedirectURLField()
     cancel_url = RedirectURLField()
 
@@ -207,13 +220,16 @@ class TipCheckoutSerializer(RequestSerializer):
         "amount": (InvalidAmount, "Invalid tip amount"),
         "message": (InvalidMessage, None),
     }
+    service_checked = ("amount", "message")
     default_error = "Invalid request body"
 
 
 class PageQuerySerializer(RequestSerializer):
     """``?limit=&before=``: page size and the id of the last item already shown."""
 
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=50)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
+    )
     before = ObjectIdStringField(required=False)
 
     default_error = "Invalid query parameter"
@@ -222,7 +238,7 @@ class PageQuerySerializer(RequestSerializer):
 class PaymentHistoryQuerySerializer(PageQuerySerializer):
     """Filters of ``payments/history/``; ``created_to`` is exclusive."""
 
-    type = serializers.ChoiceField(choices=TRANSACTION_TYPES, required=False)
+    type = serializers.ChoiceField(choices=TRANSACTION_TYPES, required=False, source="transaction_type")
     status = serializers.ChoiceField(choices=PAYMENT_STATUSES, required=False)
     created_from = DateBoundField(required=False)
     created_to = DateBoundField(required=False)
@@ -243,78 +259,98 @@ def validate_session_id(session_id: str) -> str:
 # -- response serializers ----------------------------------------------------------
 
 
-def money(payment: Any) -> Decimal:
-    """Exact major-unit amount (``Decimal("10.00")``) from the minor-unit source of truth."""
-    return from_minor_units(payment.amount_minor, payment.currency)
+@field_type("string")
+class IdStringField(serializers.Field):
+    """An ``ObjectId`` as its hex string (``None`` stays ``null``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        return str(value) if value else None
 
 
-def _oid(value: Any) -> str | None:
-    return str(value) if value else None
+@field_type("string")
+class TextField(serializers.Field):
+    """Optional text, rendered as ``""`` when absent (as the original API did)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def get_attribute(self, instance: Any) -> str:
+        return super().get_attribute(instance) or ""
+
+    def to_representation(self, value: Any) -> str:
+        return value
 
 
-class TipSerializer(serializers.BaseSerializer):
-    """A tip in the reference's ``tip/history`` item shape."""
+@field_type("number")
+class ExactAmountField(serializers.Field):
+    """A payment's exact major-unit amount (``10.00``), derived from its minor units."""
 
-    def to_representation(self, payment: Any) -> dict[str, Any]:
-        return {
-            "_id": str(payment.id),
-            "from_user_id": _oid(payment.from_user_id),
-            "to_user_id": _oid(payment.to_user_id),
-            "amount": money(payment),
-            "currency": payment.currency,
-            "status": payment.status,
-            "message": payment.message or "",
-            "created_at": as_aware(payment.created_at),
-        }
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, source="exact_amount", **kwargs)
+
+    def to_representation(self, value: Decimal) -> Decimal:
+        return value
 
 
-class PaymentSerializer(serializers.BaseSerializer):
+@field_type("datetime")
+class AwareDateTimeField(serializers.Field):
+    """A stored datetime, in UTC, rendered as ISO 8601."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: dt.datetime) -> dt.datetime | None:
+        return as_aware(value)
+
+
+class TipSerializer(serializers.Serializer):
+    """A tip in the original ``tip/history`` item shape."""
+
+    _id = IdStringField(source="id")
+    from_user_id = IdStringField()
+    to_user_id = IdStringField(allow_null=True)
+    amount = ExactAmountField()
+    currency = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    message = TextField()
+    created_at = AwareDateTimeField()
+
+
+class PaymentSerializer(TipSerializer):
     """Any payment of the caller, for ``payments/history``."""
 
-    def to_representation(self, payment: Any) -> dict[str, Any]:
-        return {
-            "_id": str(payment.id),
-            "transaction_type": payment.transaction_type,
-            "from_user_id": _oid(payment.from_user_id),
-            "to_user_id": _oid(payment.to_user_id),
-            "amount": money(payment),
-            "currency": payment.currency,
-            "status": payment.status,
-            "message": payment.message or "",
-            "failure_reason": payment.failure_reason,
-            "stripe_session_id": payment.stripe_session_id,
-            "created_at": as_aware(payment.created_at),
-            "completed_at": as_aware(payment.completed_at),
-        }
+    transaction_type = serializers.CharField(read_only=True)
+    failure_reason = serializers.CharField(read_only=True, allow_null=True)
+    stripe_session_id = serializers.CharField(read_only=True, allow_null=True)
+    completed_at = AwareDateTimeField(allow_null=True)
 
 
-class CheckoutStatusSerializer(serializers.BaseSerializer):
+class CheckoutStatusSerializer(serializers.Serializer):
     """Where a Checkout Session's payment stands, for the success page."""
 
-    def to_representation(self, payment: Any) -> dict[str, Any]:
-        return {
-            "session_id": payment.stripe_session_id,
-            "status": payment.status,
-            "transaction_type": payment.transaction_type,
-            "amount": money(payment),
-            "currency": payment.currency,
-        }
+    session_id = serializers.CharField(read_only=True, source="stripe_session_id")
+    status = serializers.CharField(read_only=True)
+    transaction_type = serializers.CharField(read_only=True)
+    amount = ExactAmountField()
+    currency = serializers.CharField(read_only=True)
 
 
-def tip_history(history: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "tips_sent": TipSerializer(history["tips_sent"], many=True).data,
-        "tips_received": TipSerializer(history["tips_received"], many=True).data,
-        "total_sent": history["total_sent"],
-        "total_received": history["total_received"],
-    }
+class TipHistorySerializer(serializers.Serializer):
+    tips_sent = TipSerializer(many=True, read_only=True)
+    tips_received = TipSerializer(many=True, read_only=True)
+    total_sent = serializers.IntegerField(read_only=True)
+    total_received = serializers.IntegerField(read_only=True)
+
+
+class PaymentPageSerializer(serializers.Serializer):
+    results = PaymentSerializer(many=True, read_only=True)
+    next_before = serializers.CharField(read_only=True, allow_null=True)
 
 
 def payment_page(payments: list[Any], *, limit: int) -> dict[str, Any]:
     # A full page may have a successor; its last id is the cursor for the next request.
     next_before = str(payments[-1].id) if payments and len(payments) >= limit else None
-    return {"results": PaymentSerializer(payments, many=True).data, "next_before": next_before}
-
-
-EMPTY_PREMIUM_STATUS: dict[str, Any] = {"is_premium": False, "status": "none", "subscription": None}
-EMPTY_TIP_HISTORY: dict[str, Any] = {"tips_sent": [], "tips_received": [], "total_sent": 0, "total_received": 0}
+    return PaymentPageSerializer({"results": payments, "next_before": next_before}).data

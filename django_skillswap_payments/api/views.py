@@ -1,8 +1,9 @@
 """The payment endpoints: parse the request, call one service, serialize.
 
-Reads never create anything: a user without a payment profile simply has no
-payments yet (unless the site disabled profile creation, where the reference
-answers 404 "User not found in MongoDB").
+The user-facing endpoints are DRF views sharing one policy
+(:class:`PaymentsAPIView`). The webhook is a plain Django view: its only
+credential is Stripe's signature over the raw body, so none of DRF's
+authentication, parsing or throttling applies to it.
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import services, users, webhooks
-from ..conf import payments_settings
-from ..errors import PaymentError, PaymentNotFound, ProfileNotFound, WebhookProcessingFailed
+from ..errors import PaymentError, WebhookProcessingFailed
 from . import schema as openapi
 from . import serializers as s
 from .content import ExactJSONParser, ExactJSONRenderer
-from .errors import error_response, exception_handler, payment_error_response
-from .permissions import IsPaymentsUser, SignedByStripe
+from .errors import error_body, exception_handler, log_gateway_error
+from .permissions import IsPaymentsUser
 from .throttling import CheckoutRateThrottle
 
 logger = logging.getLogger("django_skillswap_payments.api")
@@ -51,18 +53,8 @@ class PaymentsAPIView(APIView):
                 return header
         return FALLBACK_AUTHENTICATE_HEADER
 
-    def payment_profile(self) -> Any:
-        """The caller's profile, created on first use when the site allows it."""
-        return users.resolve_profile(self.request.user)
-
     def existing_profile(self) -> Any | None:
-        """The caller's profile if it exists; ``None`` means "no payments yet"."""
-        try:
-            return users.resolve_profile(self.request.user, create=False)
-        except ProfileNotFound:
-            if payments_settings.CREATE_PROFILES:
-                return None
-            raise
+        return users.existing_profile(self.request.user)
 
     def query(self, serializer_class: type[s.RequestSerializer]) -> dict[str, Any]:
         return serializer_class(data=self.request.query_params.dict()).validated()
@@ -75,17 +67,19 @@ def _checkout_response(start: services.CheckoutStart) -> Response:
     return Response({"session_id": start.session_id, "url": start.url})
 
 
+CHECKOUT_ERRORS = openapi.errors(400, 401, 404, 409, 413, 415, 429, 500, 502, 503)
+
+
 class PremiumCheckoutView(PaymentsAPIView):
     """POST ``premium/create-checkout/``: start the one-time premium purchase."""
 
     throttle_classes = (CheckoutRateThrottle,)
 
     @openapi.document(request=s.PremiumCheckoutSerializer,
-                     responses={200: openapi.CheckoutStartSchema, **openapi.errors(400, 401, 404, 409, 413, 415, 429, 500, 502, 503)})
+                      responses={200: openapi.CheckoutStartSchema, **CHECKOUT_ERRORS})
     def post(self, request):
         data = self.body(s.PremiumCheckoutSerializer)
-        start = services.start_premium_checkout(self.payment_profile(), **data)
-        return _checkout_response(start)
+        return _checkout_response(services.start_premium_checkout_for_user(request.user, **data))
 
 
 class TipCheckoutView(PaymentsAPIView):
@@ -94,13 +88,11 @@ class TipCheckoutView(PaymentsAPIView):
     throttle_classes = (CheckoutRateThrottle,)
 
     @openapi.document(request=s.TipCheckoutSerializer,
-                     responses={200: openapi.CheckoutStartSchema, **openapi.errors(400, 401, 404, 409, 413, 415, 429, 500, 502, 503)})
+                      responses={200: openapi.CheckoutStartSchema, **CHECKOUT_ERRORS})
     def post(self, request):
         data = self.body(s.TipCheckoutSerializer)
-        # The recipient is looked up before the sender's profile is created, so
-        # a tip to nobody writes nothing.
-        recipient = users.resolve_recipient(data.pop("to_user_id"))
-        start = services.start_tip_checkout(self.payment_profile(), recipient=recipient, **data)
+        with s.TipCheckoutSerializer.field_errors_of_service():
+            start = services.start_tip_checkout_for_user(request.user, **data)
         return _checkout_response(start)
 
 
@@ -109,90 +101,75 @@ class PremiumStatusView(PaymentsAPIView):
 
     @openapi.document(responses={200: openapi.PremiumStatusSchema, **openapi.errors(401, 404)})
     def get(self, request):
-        profile = self.existing_profile()
-        if profile is None:
-            return Response(dict(s.EMPTY_PREMIUM_STATUS))
-        return Response(services.get_premium_status(profile, with_receipt=True))
+        return Response(services.get_premium_status(self.existing_profile(), with_receipt=True))
 
 
 class TipHistoryView(PaymentsAPIView):
     """GET ``tip/history/?limit=&before=``: tips sent and received, newest first."""
 
     @openapi.document(parameters=openapi.query_parameters(s.PageQuerySerializer),
-                     responses={200: openapi.TipHistorySchema, **openapi.errors(400, 401, 404)})
+                      responses={200: s.TipHistorySerializer, **openapi.errors(400, 401, 404)})
     def get(self, request):
         page = self.query(s.PageQuerySerializer)
-        profile = self.existing_profile()
-        if profile is None:
-            return Response(dict(s.EMPTY_TIP_HISTORY))
-        return Response(s.tip_history(services.get_tip_history(profile, **page)))
+        history = services.get_tip_history(self.existing_profile(), **page)
+        return Response(s.TipHistorySerializer(history).data)
 
 
 class PaymentHistoryView(PaymentsAPIView):
     """GET ``payments/history/``: the caller's payments, filtered and paginated."""
 
     @openapi.document(parameters=openapi.query_parameters(s.PaymentHistoryQuerySerializer),
-                     responses={200: openapi.PaymentPageSchema, **openapi.errors(400, 401, 404)})
+                      responses={200: s.PaymentPageSerializer, **openapi.errors(400, 401, 404)})
     def get(self, request):
         filters = self.query(s.PaymentHistoryQuerySerializer)
-        if "type" in filters:
-            filters["transaction_type"] = filters.pop("type")
-        profile = self.existing_profile()
-        if profile is None:
-            return Response({"results": [], "next_before": None})
-        payments = services.get_payment_history(profile, **filters)
+        payments = services.get_payment_history(self.existing_profile(), **filters)
         return Response(s.payment_page(payments, limit=filters["limit"]))
 
 
 class CheckoutSessionView(PaymentsAPIView):
     """GET ``checkout/<session_id>/``: confirm a checkout from the success page (owner only)."""
 
-    @openapi.document(responses={200: openapi.CheckoutStatusSchema, **openapi.errors(400, 401, 404, 409, 502, 503)})
+    @openapi.document(responses={200: s.CheckoutStatusSerializer,
+                                 **openapi.errors(400, 401, 404, 409, 502, 503)})
     def get(self, request, session_id: str):
         s.validate_session_id(session_id)
-        profile = self.existing_profile()
-        if profile is None:
-            raise PaymentNotFound()
-        payment = services.confirm_checkout_session(profile, session_id)
+        payment = services.confirm_checkout_session(self.existing_profile(), session_id)
         return Response(s.CheckoutStatusSerializer(payment).data)
 
 
-class StripeWebhookView(APIView):
+def _json_error(error: str, message: str | None = None, *, status: int, **headers: str) -> JsonResponse:
+    response = JsonResponse(error_body(error, message), status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+@csrf_exempt
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
     """POST ``webhook/``: Stripe's signed event notifications.
 
     The Stripe signature is the only credential: no session, no CSRF, no
-    throttling (Stripe retries whatever is not acknowledged).
+    throttling (Stripe retries whatever is not acknowledged). The work is
+    :func:`django_skillswap_payments.webhooks.receive`.
     """
-
-    authentication_classes = ()
-    permission_classes = (SignedByStripe,)
-    throttle_classes = ()
-    parser_classes = ()
-    renderer_classes = (ExactJSONRenderer,)
-    schema = openapi.view_schema()
-
-    def get_exception_handler(self):
-        return exception_handler
-
-    @openapi.document(request={"application/json": openapi.WebhookEventSchema}, auth=[],
-                     parameters=openapi.header_parameter(
-                         "Stripe-Signature", "Stripe's signature of the raw body (t=...,v1=...)"),
-                     responses={200: openapi.WebhookAckSchema, **openapi.errors(400, 413, 500)})
-    def post(self, request):
-        try:
-            body = request.body
-        except RequestDataTooBig:
-            return error_response("Webhook payload too large", status=413)
-        signature = request.META.get("HTTP_STRIPE_SIGNATURE")
-        try:
-            webhooks.receive(body, signature)
-        except WebhookProcessingFailed as exc:
-            # A 5xx makes Stripe deliver the event again; it is stored as failed meanwhile.
-            return error_response(
-                "Webhook processing failed",
-                f"Event {exc.event_id} was recorded and will be processed on redelivery",
-                status=500,
-            )
-        except PaymentError as exc:
-            return payment_error_response(exc)
-        return Response({"status": "success"})
+    if request.method != "POST":
+        return _json_error(
+            "Method not allowed", f'Method "{request.method}" not allowed.', status=405, Allow="POST, OPTIONS"
+        )
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return _json_error("Webhook payload too large", status=413)
+    try:
+        webhooks.receive(body, request.META.get("HTTP_STRIPE_SIGNATURE"))
+    except WebhookProcessingFailed as exc:
+        # A 5xx makes Stripe deliver the event again; it is stored as failed meanwhile.
+        return _json_error(
+            "Webhook processing failed",
+            f"Event {exc.event_id} was recorded and will be processed on redelivery",
+            status=500,
+        )
+    except PaymentError as exc:
+        log_gateway_error(exc)
+        return _json_error(exc.error, exc.message, status=exc.http_status)
+    return JsonResponse({"status": "success"})

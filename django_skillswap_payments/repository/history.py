@@ -1,0 +1,99 @@
+"""Payments read as newest-first pages: tips sent and received, payment history.
+
+Pages are ordered by ``(-created_at, -_id)`` and continue from the id of the
+last item already shown (``before``), so inserts never shift a page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from bson import ObjectId
+from mongoengine.queryset.visitor import Q
+
+from ..conf import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from ..documents import TRANSACTION_TIP, Payment
+from .payments import get_payment
+
+
+def _page(queryset, *, limit: int, before: Any = None):
+    """Newest-first page of ``queryset`` ending just before the payment id ``before``."""
+    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+    if before is not None:
+        anchor = get_payment(before)
+        if anchor is not None:
+            queryset = queryset.filter(
+                Q(created_at__lt=anchor.created_at)
+                | (Q(created_at=anchor.created_at) & Q(id__lt=anchor.id))
+            )
+    return list(queryset.order_by("-created_at", "-id").limit(limit))
+
+
+def _tips_sent_query(user_id: ObjectId, statuses: Iterable[str] | None = None):
+    query = Payment.objects(from_user_id=user_id, transaction_type=TRANSACTION_TIP)
+    return query.filter(status__in=list(statuses)) if statuses else query
+
+
+def _tips_received_query(user_id: ObjectId, statuses: Iterable[str] | None = None):
+    query = Payment.objects(to_user_id=user_id, transaction_type=TRANSACTION_TIP)
+    return query.filter(status__in=list(statuses)) if statuses else query
+
+
+def tips_sent(
+    user_id: ObjectId,
+    *,
+    limit: int = DEFAULT_PAGE_SIZE,
+    before: Any = None,
+    statuses: Iterable[str] | None = None,
+) -> list[Payment]:
+    """Tips the user sent, newest first; ``before`` is the id of the last tip of the previous page."""
+    return _page(_tips_sent_query(user_id, statuses), limit=limit, before=before)
+
+
+def tips_received(
+    user_id: ObjectId,
+    *,
+    limit: int = DEFAULT_PAGE_SIZE,
+    before: Any = None,
+    statuses: Iterable[str] | None = None,
+) -> list[Payment]:
+    """Tips the user received, newest first; paginated like :func:`tips_sent`."""
+    return _page(_tips_received_query(user_id, statuses), limit=limit, before=before)
+
+
+def count_tips_sent(user_id: ObjectId, statuses: Iterable[str] | None = None) -> int:
+    """Number of tips the user sent (optionally only in ``statuses``)."""
+    return _tips_sent_query(user_id, statuses).count()
+
+
+def count_tips_received(user_id: ObjectId, statuses: Iterable[str] | None = None) -> int:
+    """Number of tips the user received (optionally only in ``statuses``)."""
+    return _tips_received_query(user_id, statuses).count()
+
+
+def payment_history(
+    user_id: ObjectId,
+    *,
+    transaction_type: str | None = None,
+    status: str | None = None,
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+    before: Any = None,
+) -> list[Payment]:
+    """Payments made by the user, newest first, filtered and paginated.
+
+    ``created_from`` is inclusive, ``created_to`` exclusive.
+    """
+    query = Payment.objects(from_user_id=user_id)
+    if transaction_type:
+        query = query.filter(transaction_type=transaction_type)
+    if status:
+        query = query.filter(status=status)
+    if created_from is not None:
+        query = query.filter(created_at__gte=created_from)
+    if created_to is not None:
+        query = query.filter(created_at__lt=created_to)
+    return _page(query, limit=limit, before=before)

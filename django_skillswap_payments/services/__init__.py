@@ -1,0 +1,64 @@
+"""The payment rules, free of HTTP, by job.
+
+- :mod:`.checkout` — starting a premium purchase or a tip (validation, the
+  one-open-premium-checkout rule, the Stripe session);
+- :mod:`.confirmation` — the success page asking Stripe how a checkout ended;
+- :mod:`.transitions` — complete / fail / expire / refund, each announced by
+  its signal exactly once;
+- :mod:`.reads` — premium status and histories (empty for users with no profile);
+- :mod:`.legacy` — keeping the original system's subscriptions in step with Stripe.
+
+Views and webhook handlers call these functions; they talk to Stripe through
+:mod:`~django_skillswap_payments.gateway`, read Stripe's answers through
+:mod:`~django_skillswap_payments.stripe_facts`, persist through
+:mod:`~django_skillswap_payments.repository` and announce changes through
+:mod:`~django_skillswap_payments.signals`, only after the database confirmed them.
+"""
+
+from __future__ import annotations
+
+from ..redirects import validate_redirect_url
+from .checkout import (
+    CheckoutStart,
+    clean_tip_message,
+    start_premium_checkout,
+    start_premium_checkout_for_user,
+    start_tip_checkout,
+    start_tip_checkout_for_user,
+    with_session_id,
+)
+from .confirmation import confirm_checkout_session
+from .legacy import SubscriptionSync, sync_legacy_subscription
+from .reads import get_payment_history, get_premium_status, get_tip_history, is_premium
+from .transitions import (
+    TransitionResult,
+    complete_payment,
+    expire_payment,
+    fail_payment,
+    mark_payment_refunded,
+    refund_payment,
+)
+
+__all__ = [
+    "CheckoutStart",
+    "SubscriptionSync",
+    "TransitionResult",
+    "clean_tip_message",
+    "complete_payment",
+    "confirm_checkout_session",
+    "expire_payment",
+    "fail_payment",
+    "get_payment_history",
+    "get_premium_status",
+    "get_tip_history",
+    "is_premium",
+    "mark_payment_refunded",
+    "refund_payment",
+    "start_premium_checkout",
+    "start_premium_checkout_for_user",
+    "start_tip_checkout",
+    "start_tip_checkout_for_user",
+    "sync_legacy_subscription",
+    "validate_redirect_url",
+    "with_session_id",
+]

@@ -1,0 +1,346 @@
+"""Starting a checkout: a pending payment, then its Stripe Checkout Session.
+
+A premium purchase may have one open checkout per user, held by the unique
+``open_checkout_slot`` index: concurrent starts race for it, one creates the
+session and the others return that same session. Tips have no such limit.
+A pending payment that never got its session (Stripe refused, the process
+died) is deleted or reclaimed, never left payable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from bson import ObjectId
+from mongoengine.errors import NotUniqueError
+
+from .. import gateway, stripe_facts, users
+from ..conf import payments_settings
+from ..documents import (
+    STATUS_PENDING,
+    TRANSACTION_PREMIUM,
+    TRANSACTION_TIP,
+    Payment,
+    PaymentProfile,
+    as_aware,
+    utcnow,
+)
+from ..errors import (
+    AlreadyPremium,
+    CheckoutInProgress,
+    GatewayError,
+    InvalidMessage,
+    SelfTipNotAllowed,
+)
+from ..money import parse_amount
+from ..repository import payments as payment_store
+from ..repository import profiles
+from .reads import is_premium
+from .transitions import complete_from_session, expire_payment
+
+logger = logging.getLogger("django_skillswap_payments.services")
+
+# A premium slot whose holder has not stored a session id after this long is
+# taken to belong to a crashed request and may be reclaimed.
+STALE_SLOT_SECONDS = 60
+# How long a concurrent premium start waits for the winner's session.
+SLOT_WAIT_SECONDS = 5.0
+SLOT_POLL_INTERVAL = 0.05
+SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+# Unicode "format" characters that can disguise text direction.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+@dataclass(frozen=True)
+class CheckoutStart:
+    """Result of starting a checkout: where to send the user."""
+
+    session_id: str
+    url: str
+    payment: Payment
+    reused: bool = False
+
+
+def with_session_id(success_url: str) -> str:
+    """Append ``session_id={CHECKOUT_SESSION_ID}`` so the success page can confirm the payment."""
+    if SESSION_ID_PLACEHOLDER in success_url:
+        return success_url
+    base, hash_mark, fragment = success_url.partition("#")
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}session_id={SESSION_ID_PLACEHOLDER}{hash_mark}{fragment}"
+
+
+def clean_tip_message(message: Any) -> str | None:
+    """Strip a tip message and enforce ``TIP_MESSAGE_MAX_LENGTH``; ``None`` when empty.
+
+    Line breaks are allowed; other control characters and direction-override
+    characters are rejected. Raises ``InvalidMessage``.
+    """
+    if message is None:
+        return None
+    if not isinstance(message, str):
+        raise InvalidMessage("Message must be text")
+    text = message.replace("\r\n", "\n").strip()
+    if not text:
+        return None
+    limit = payments_settings.tip_message_max_length
+    if len(text) > limit:
+        raise InvalidMessage(f"Message must be at most {limit} characters")
+    for char in text:
+        if (unicodedata.category(char) == "Cc" and char != "\n") or char in _BIDI_CONTROLS:
+            raise InvalidMessage("Message contains control characters")
+    return text
+
+
+def parse_tip_amount(amount: Any) -> Decimal:
+    """A tip amount within ``TIP_MIN``..``TIP_MAX`` with at most the currency's decimals."""
+    return parse_amount(
+        amount,
+        currency=payments_settings.currency,
+        minimum=payments_settings.tip_min,
+        maximum=payments_settings.tip_max,
+    )
+
+
+def _age_seconds(payment: Payment) -> float:
+    created = as_aware(payment.created_at) or utcnow()
+    return (utcnow() - created).total_seconds()
+
+
+def _ensure_customer(profile: Any) -> str | None:
+    """Stripe customer of the profile, created once for default profiles."""
+    existing = getattr(profile, "stripe_customer_id", None)
+    if existing:
+        return existing
+    if not isinstance(profile, PaymentProfile):
+        # A site-provided profile without a customer id: let Checkout collect details.
+        return None
+    customer_id = stripe_facts.stripe_id(gateway.create_customer(profile))
+    return profiles.save_customer_id(profile, customer_id) if customer_id else None
+
+
+def _expire_quietly(session_id: str) -> None:
+    try:
+        gateway.expire_checkout_session(session_id)
+    except GatewayError as exc:
+        logger.warning("Could not expire Checkout Session %s: %s", session_id, exc.error)
+
+
+def _open_session(
+    payment: Payment,
+    profile: Any,
+    *,
+    product_name: str,
+    success_url: str,
+    cancel_url: str,
+) -> CheckoutStart:
+    """Create the Stripe session for a freshly inserted pending payment.
+
+    On any failure the pending payment is deleted before the error
+    propagates, so no pending document without a session id is left behind.
+    """
+    try:
+        customer_id = _ensure_customer(profile)
+        session = stripe_facts.checkout_session(
+            gateway.create_checkout_session(
+                payment,
+                product_name=product_name,
+                success_url=with_session_id(success_url),
+                cancel_url=cancel_url,
+                customer_id=customer_id,
+            )
+        )
+        if not session.id:
+            raise GatewayError("api", "Stripe returned a Checkout Session without an id")
+    except BaseException:
+        payment_store.delete_unstarted_payment(payment.id)
+        raise
+    stored = payment_store.attach_checkout_session(
+        payment.id,
+        session_id=session.id,
+        checkout_url=session.url,
+        customer_id=customer_id,
+        livemode=session.livemode,
+    )
+    if stored is None:
+        # The slot was reclaimed as stale while Stripe was slow; do not leave a payable orphan session.
+        _expire_quietly(session.id)
+        raise CheckoutInProgress()
+    return CheckoutStart(
+        session_id=stored.stripe_session_id, url=stored.checkout_url, payment=stored
+    )
+
+
+# -- premium ---------------------------------------------------------------
+
+
+def _wait_for_session(payment_id: ObjectId) -> Payment | None:
+    """Poll until the competing start stored its session; ``None`` if its payment vanished."""
+    deadline = time.monotonic() + SLOT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        current = payment_store.get_payment(payment_id)
+        if current is None or current.status != STATUS_PENDING:
+            return None
+        if current.stripe_session_id:
+            return current
+        time.sleep(SLOT_POLL_INTERVAL)
+    raise CheckoutInProgress()
+
+
+def _retire_stale_checkout(payment: Payment) -> None:
+    """Close an open premium checkout too old to hand out again.
+
+    If Stripe says it was paid after all, it is completed instead (and the
+    caller then refuses with ``AlreadyPremium``).
+    """
+    session = stripe_facts.checkout_session(
+        gateway.retrieve_checkout_session(payment.stripe_session_id)
+    )
+    if session.paid:
+        complete_from_session(payment, session)
+        return
+    if session.open:
+        _expire_quietly(payment.stripe_session_id)
+    expire_payment(payment, reason="checkout_expired")
+
+
+def start_premium_checkout(profile: Any, *, success_url: str, cancel_url: str) -> CheckoutStart:
+    """Start (or resume) the premium purchase of ``profile``.
+
+    Refuses with ``AlreadyPremium`` when the user already has premium. An
+    open premium checkout younger than ``CHECKOUT_SESSION_REUSE_SECONDS`` is
+    returned again instead of creating a second session. Concurrent starts
+    race for the profile's unique ``open_checkout_slot``: one creates the
+    Stripe session, the others wait for it and return the same session.
+    """
+    if is_premium(profile):
+        raise AlreadyPremium()
+    slot = payment_store.premium_slot(profile.id)
+    reuse_seconds = payments_settings.checkout_session_reuse_seconds
+    for _attempt in range(5):
+        holder = payment_store.find_open_checkout(slot)
+        if holder is not None:
+            if not holder.stripe_session_id:
+                if _age_seconds(holder) > STALE_SLOT_SECONDS:
+                    payment_store.delete_unstarted_payment(
+                        holder.id,
+                        created_before=utcnow() - dt.timedelta(seconds=STALE_SLOT_SECONDS),
+                    )
+                    continue
+                holder = _wait_for_session(holder.id)
+                if holder is None:
+                    continue
+            if _age_seconds(holder) < reuse_seconds:
+                return CheckoutStart(
+                    session_id=holder.stripe_session_id,
+                    url=holder.checkout_url,
+                    payment=holder,
+                    reused=True,
+                )
+            _retire_stale_checkout(holder)
+            if is_premium(profile):
+                raise AlreadyPremium()
+            continue
+        try:
+            payment = payment_store.create_pending_payment(
+                transaction_type=TRANSACTION_PREMIUM,
+                from_user_id=profile.id,
+                amount=payments_settings.premium_price,
+                currency=payments_settings.currency,
+                open_checkout_slot=slot,
+            )
+        except NotUniqueError:
+            continue  # another start took the slot first; use its session
+        return _open_session(
+            payment,
+            profile,
+            product_name=payments_settings.PREMIUM_PRODUCT_NAME,
+            success_url=success_url,
+            cancel_url=cancel_url,
+        )
+    raise CheckoutInProgress()
+
+
+def start_premium_checkout_for_user(user: Any, *, success_url: str, cancel_url: str) -> CheckoutStart:
+    """:func:`start_premium_checkout` for a Django user, whose profile is created on first use."""
+    return start_premium_checkout(
+        users.resolve_profile(user), success_url=success_url, cancel_url=cancel_url
+    )
+
+
+# -- tips ------------------------------------------------------------------
+
+
+def start_tip_checkout(
+    profile: Any,
+    *,
+    recipient: Any,
+    amount: Any,
+    message: Any = None,
+    success_url: str,
+    cancel_url: str,
+) -> CheckoutStart:
+    """Start a tip from ``profile`` to ``recipient``.
+
+    ``recipient`` is a resolved profile object or the recipient id string
+    (resolved with ``RECIPIENT_RESOLVER``). ``amount`` must lie within
+    ``TIP_MIN``..``TIP_MAX`` with at most the currency's decimals. Raises
+    ``InvalidAmount``, ``InvalidMessage``, ``InvalidRecipientId``,
+    ``RecipientNotFound``, ``SelfTipNotAllowed`` or ``GatewayError``.
+    """
+    value = parse_tip_amount(amount)
+    text = clean_tip_message(message)
+    if not hasattr(recipient, "id"):
+        recipient = users.resolve_recipient(recipient)
+    return _open_tip(profile, recipient, value, text, success_url=success_url, cancel_url=cancel_url)
+
+
+def start_tip_checkout_for_user(
+    user: Any,
+    *,
+    to_user_id: Any,
+    amount: Any,
+    message: Any = None,
+    success_url: str,
+    cancel_url: str,
+) -> CheckoutStart:
+    """:func:`start_tip_checkout` for a Django user.
+
+    Everything about the tip is checked before the sender's profile is
+    created, so a tip that cannot be made writes nothing.
+    """
+    value = parse_tip_amount(amount)
+    text = clean_tip_message(message)
+    recipient = users.resolve_recipient(to_user_id)
+    return _open_tip(
+        users.resolve_profile(user), recipient, value, text,
+        success_url=success_url, cancel_url=cancel_url,
+    )
+
+
+def _open_tip(
+    profile: Any, recipient: Any, amount: Decimal, message: str | None, *, success_url: str, cancel_url: str
+) -> CheckoutStart:
+    if recipient.id == profile.id:
+        raise SelfTipNotAllowed()
+    payment = payment_store.create_pending_payment(
+        transaction_type=TRANSACTION_TIP,
+        from_user_id=profile.id,
+        to_user_id=recipient.id,
+        amount=amount,
+        currency=payments_settings.currency,
+        message=message,
+    )
+    return _open_session(
+        payment,
+        profile,
+        product_name=payments_settings.TIP_PRODUCT_NAME,
+        success_url=success_url,
+        cancel_url=cancel_url,
+    )

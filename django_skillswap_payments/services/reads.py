@@ -1,0 +1,124 @@
+"""What a user may read about their payments: premium status and histories.
+
+Reads never create anything. A user without a payment profile (``None``
+here, see :func:`django_skillswap_payments.users.existing_profile`) simply has
+no payments yet and gets the empty answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..documents import STATUS_COMPLETED, STATUS_REFUNDED, Payment, as_aware
+from ..repository import history
+from ..repository import legacy as legacy_store
+from ..repository import payments as payment_store
+
+EMPTY_PREMIUM_STATUS: dict[str, Any] = {"is_premium": False, "status": "none", "subscription": None}
+EMPTY_TIP_HISTORY: dict[str, Any] = {
+    "tips_sent": [],
+    "tips_received": [],
+    "total_sent": 0,
+    "total_received": 0,
+}
+# Received tips the recipient sees: unpaid checkouts never put text in front of them.
+RECEIVED_TIP_STATUSES = (STATUS_COMPLETED, STATUS_REFUNDED)
+
+
+def is_premium(profile: Any) -> bool:
+    """Whether the profile has a completed premium payment or an active legacy subscription."""
+    return (
+        payment_store.has_completed_premium(profile.id)
+        or legacy_store.active_legacy_subscription(profile.id) is not None
+    )
+
+
+def get_premium_status(profile: Any | None, *, with_receipt: bool = False) -> dict[str, Any]:
+    """Premium status in the original shape ``{is_premium, status, subscription}``.
+
+    With ``with_receipt``, a user who paid for premium also gets ``receipt``
+    (``{amount, currency, completed_at}``, the amount an exact ``Decimal``),
+    read with the same query; users who are premium through a legacy
+    subscription have none. Datetimes are aware UTC ``datetime`` objects.
+    """
+    if profile is None:
+        return dict(EMPTY_PREMIUM_STATUS)
+    payment = payment_store.latest_completed_premium(profile.id)
+    if payment is not None:
+        status: dict[str, Any] = {
+            "is_premium": True,
+            "status": "active",
+            "subscription": {
+                "plan_type": "premium",
+                "current_period_end": None,
+                "current_period_start": as_aware(payment.completed_at),
+                "cancel_at_period_end": False,
+            },
+        }
+        if with_receipt:
+            status["receipt"] = {
+                "amount": payment.exact_amount,
+                "currency": payment.currency,
+                "completed_at": as_aware(payment.completed_at),
+            }
+        return status
+    legacy = legacy_store.active_legacy_subscription(profile.id)
+    if legacy is not None:
+        return {
+            "is_premium": True,
+            "status": legacy.status,
+            "subscription": {
+                "plan_type": legacy.plan_type or "premium",
+                "current_period_end": as_aware(legacy.current_period_end),
+                "current_period_start": as_aware(legacy.current_period_start),
+                "cancel_at_period_end": bool(legacy.cancel_at_period_end),
+            },
+        }
+    return dict(EMPTY_PREMIUM_STATUS)
+
+
+def get_tip_history(
+    profile: Any | None, *, limit: int = history.DEFAULT_PAGE_SIZE, before: Any = None
+) -> dict[str, Any]:
+    """Tips sent and received, newest first, as ``{tips_sent, tips_received, total_sent, total_received}``.
+
+    Sent tips include every status (the sender sees abandoned attempts);
+    received tips include only completed and refunded ones. Totals count all
+    matching tips, not just this page. ``before`` is the id of the last tip
+    of the previous page (applied to both lists).
+    """
+    if profile is None:
+        return {**EMPTY_TIP_HISTORY, "tips_sent": [], "tips_received": []}
+    return {
+        "tips_sent": history.tips_sent(profile.id, limit=limit, before=before),
+        "tips_received": history.tips_received(
+            profile.id, limit=limit, before=before, statuses=RECEIVED_TIP_STATUSES
+        ),
+        "total_sent": history.count_tips_sent(profile.id),
+        "total_received": history.count_tips_received(profile.id, statuses=RECEIVED_TIP_STATUSES),
+    }
+
+
+def get_payment_history(
+    profile: Any | None,
+    *,
+    transaction_type: str | None = None,
+    status: str | None = None,
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+    limit: int = history.DEFAULT_PAGE_SIZE,
+    before: Any = None,
+) -> list[Payment]:
+    """Payments made by ``profile``, newest first, filtered and paginated."""
+    if profile is None:
+        return []
+    return history.payment_history(
+        profile.id,
+        transaction_type=transaction_type,
+        status=status,
+        created_from=created_from,
+        created_to=created_to,
+        limit=limit,
+        before=before,
+    )

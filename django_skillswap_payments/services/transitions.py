@@ -1,0 +1,200 @@
+"""Status changes of a payment, each announced by its signal exactly once.
+
+Every function here takes a :class:`~django_skillswap_payments.documents.Payment`
+(or its id, or a lookup mapping for
+:func:`~django_skillswap_payments.repository.find_payment`) and makes one
+conditional update through :func:`~django_skillswap_payments.repository.payments.transition`;
+only the caller whose update changed the document sends the signal (the
+exactly-once story is told in :mod:`django_skillswap_payments.states`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .. import gateway, signals, stripe_facts
+from ..documents import STATUS_COMPLETED, STATUS_FAILED, STATUS_REFUNDED, Payment, utcnow
+from ..errors import InvalidAmount, InvalidTransition, PaymentNotFound
+from ..money import normalize_currency
+from ..repository import payments as payment_store
+from ..states import ALLOWED_PREVIOUS
+
+logger = logging.getLogger("django_skillswap_payments.services")
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    """Outcome of a status change.
+
+    ``changed`` is true for the one caller whose update happened (and who
+    sent the signal); ``mismatch`` is true when Stripe's figures disagreed
+    with the stored payment and nothing was granted.
+    """
+
+    payment: Payment
+    changed: bool
+    mismatch: bool = False
+    reason: str | None = None
+
+
+def _load(payment_or_lookup: Any) -> Payment:
+    if isinstance(payment_or_lookup, Payment):
+        return payment_or_lookup
+    if isinstance(payment_or_lookup, Mapping):
+        payment = payment_store.find_payment(**payment_or_lookup)
+    else:
+        payment = payment_store.get_payment(payment_or_lookup)
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
+
+
+def _finish(payment: Payment, updated: Payment | None) -> TransitionResult:
+    """Send the signal if this caller won, and report the outcome."""
+    if updated is None:
+        current = payment_store.get_payment(payment.id) or payment
+        return TransitionResult(payment=current, changed=False)
+    signals.dispatch(updated)
+    return TransitionResult(payment=updated, changed=True)
+
+
+def _plain(value: Any, limit: int = 200) -> Any:
+    """A value reported by Stripe, reduced to a scalar that is always safe to store.
+
+    Anything but ``None``/bool/int/str is kept as its (shortened) ``repr``, so a
+    malformed report cannot smuggle unstorable keys into ``Payment.metadata``.
+    """
+    # BSON integers are 64-bit; a bigger one is kept as text.
+    if value is None or isinstance(value, bool) or (isinstance(value, int) and -(2**63) <= value < 2**63):
+        return value
+    text = value if isinstance(value, str) else repr(value)
+    return text[:limit]
+
+
+def _mismatched_fields(payment: Payment, amount_minor: Any, currency: Any, livemode: bool) -> list[str]:
+    problems = []
+    if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor != payment.amount_minor:
+        problems.append("amount")
+    try:
+        if normalize_currency(currency) != payment.currency:
+            problems.append("currency")
+    except InvalidAmount:
+        problems.append("currency")
+    if bool(livemode) != bool(payment.livemode):
+        problems.append("livemode")
+    return problems
+
+
+def complete_payment(
+    payment_or_lookup: Any,
+    *,
+    payment_intent_id: str | None,
+    amount_minor: int,
+    currency: str,
+    livemode: bool,
+    session_id: str | None = None,
+) -> TransitionResult:
+    """Mark a payment completed with the figures Stripe reported.
+
+    The amount (in minor units), currency and livemode must equal the stored
+    payment's; otherwise nothing is granted, a note is stored on the payment
+    and the result has ``mismatch=True``. Allowed from ``pending`` and
+    ``failed``; only the caller whose update wins gets ``changed=True`` and
+    sends ``premium_payment_completed`` / ``tip_payment_completed``.
+    """
+    payment = _load(payment_or_lookup)
+    if payment.status not in ALLOWED_PREVIOUS[STATUS_COMPLETED]:
+        # Already completed or refunded: a duplicate report, nothing to compare or change.
+        return TransitionResult(payment=payment, changed=False)
+    problems = _mismatched_fields(payment, amount_minor, currency, livemode)
+    if problems:
+        note = {
+            "fields": problems,
+            "reported": {
+                "amount_minor": _plain(amount_minor),
+                "currency": _plain(currency),
+                "livemode": bool(livemode),
+            },
+            "payment_intent_id": payment_intent_id,
+            "session_id": session_id,
+            "at": utcnow(),
+        }
+        updated = payment_store.record_mismatch(payment.id, note)
+        if updated is None:
+            # Completed meanwhile: this report is a stale duplicate, not a mismatch to act on.
+            return TransitionResult(
+                payment=payment_store.get_payment(payment.id) or payment, changed=False
+            )
+        logger.error(
+            "Payment %s: Stripe reported different %s; not completing",
+            payment.id,
+            ", ".join(problems),
+        )
+        return TransitionResult(payment=updated, changed=False, mismatch=True, reason="mismatch")
+    fields: dict[str, Any] = {}
+    if payment_intent_id:
+        fields["stripe_payment_intent_id"] = payment_intent_id
+    if session_id and not payment.stripe_session_id:
+        fields["stripe_session_id"] = session_id
+    return _finish(payment, payment_store.transition(payment.id, STATUS_COMPLETED, set_fields=fields))
+
+
+def complete_from_session(
+    payment: Payment, session: stripe_facts.CheckoutSessionFacts, *, livemode: bool | None = None
+) -> TransitionResult:
+    """Complete ``payment`` with the figures of its paid Checkout Session.
+
+    ``livemode`` overrides the session's own flag (a webhook trusts its event's).
+    """
+    return complete_payment(
+        payment,
+        payment_intent_id=session.intent_id,
+        amount_minor=session.amount_minor,
+        currency=session.currency,
+        livemode=session.livemode if livemode is None else livemode,
+        session_id=session.id,
+    )
+
+
+def fail_payment(
+    payment_or_lookup: Any, *, reason: str, payment_intent_id: str | None = None
+) -> TransitionResult:
+    """Mark a pending payment failed with ``reason``; sends ``payment_failed`` once."""
+    payment = _load(payment_or_lookup)
+    fields: dict[str, Any] = {"failure_reason": reason}
+    if payment_intent_id and not payment.stripe_payment_intent_id:
+        fields["stripe_payment_intent_id"] = payment_intent_id
+    return _finish(payment, payment_store.transition(payment.id, STATUS_FAILED, set_fields=fields))
+
+
+def expire_payment(payment_or_lookup: Any, *, reason: str = "checkout_expired") -> TransitionResult:
+    """Close a pending payment whose Checkout Session expired (a ``failed`` transition)."""
+    return fail_payment(payment_or_lookup, reason=reason)
+
+
+def mark_payment_refunded(
+    payment_or_lookup: Any, *, refund_id: str | None = None
+) -> TransitionResult:
+    """Record a refund Stripe already made (e.g. from a webhook); sends ``payment_refunded`` once."""
+    payment = _load(payment_or_lookup)
+    fields = {"stripe_refund_id": refund_id} if refund_id else {}
+    return _finish(payment, payment_store.transition(payment.id, STATUS_REFUNDED, set_fields=fields))
+
+
+def refund_payment(payment_or_lookup: Any, *, reason: str | None = None) -> TransitionResult:
+    """Refund a completed payment in full at Stripe, then mark it refunded.
+
+    Raises ``InvalidTransition`` unless the payment is completed, and
+    ``GatewayError`` if Stripe refuses. Safe to retry: the Stripe refund is
+    idempotent per payment.
+    """
+    payment = _load(payment_or_lookup)
+    if payment.status != STATUS_COMPLETED:
+        raise InvalidTransition(
+            f"Only completed payments can be refunded (status is {payment.status!r})"
+        )
+    refund = gateway.create_refund(payment, reason=reason)
+    return mark_payment_refunded(payment, refund_id=stripe_facts.stripe_id(refund))
