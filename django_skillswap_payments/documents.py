@@ -1,4 +1,4 @@
-"""MongoEngine documents, stored in the collections named by the reference schema.
+"""MongoEngine documents, stored in the collections named by the legacy schema.
 
 Indexes are declared here but never built on import (``auto_create_index`` is
 off): call :func:`django_skillswap_payments.repository.ensure_indexes` or run
@@ -85,10 +85,10 @@ class PaymentProfile(_PaymentsDocument):
 
 
 class Payment(_PaymentsDocument):
-    """One premium purchase or tip, following the reference ``payments`` schema.
+    """One premium purchase or tip, following the legacy ``payments`` schema.
 
     ``amount_minor`` (integer minor units) is the source of truth;
-    ``amount`` (Decimal128, major units) is kept for reference compatibility.
+    ``amount`` (Decimal128, major units) is kept for legacy compatibility.
     """
 
     transaction_type = StringField(required=True, choices=TRANSACTION_TYPES)

@@ -2,7 +2,7 @@
 
 Every error carries a stable ``code`` (safe to branch on), a short ``error``
 string and an optional user-facing ``message``; ``as_dict()`` gives the JSON
-shape of the reference API (``{"error": ..., "message": ...}``) plus the code.
+shape of the legacy API (``{"error": ..., "message": ...}``) plus the code.
 ``http_status`` is a hint for HTTP layers; the service layer itself never
 deals with HTTP.
 """

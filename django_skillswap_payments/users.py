@@ -69,7 +69,7 @@ def existing_profile(user: Any) -> Any | None:
 
     A site that turned ``CREATE_PROFILES`` off keeps its own profiles, so a
     user without one there is an error (``ProfileNotFound``), as in the
-    original gateway.
+    legacy gateway.
     """
     try:
         return resolve_profile(user, create=False)

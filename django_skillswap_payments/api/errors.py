@@ -1,7 +1,7 @@
 """Every API error as JSON ``{"error": ..., "message": ...}`` with a fitting status.
 
 Payment rule violations (:class:`~django_skillswap_payments.errors.PaymentError`)
-keep the text and status they carry, so the reference messages
+keep the text and status they carry, so the legacy messages
 ("User already has premium access", "Recipient user not found", ...) reach
 clients unchanged. Framework errors (bad JSON, missing credentials,
 throttling, validation) are reshaped into the same two keys. Anything else is
@@ -41,7 +41,7 @@ FRAMEWORK_ERRORS: tuple[tuple[type[exceptions.APIException], str], ...] = (
 
 
 def error_body(error: str, message: str | None = None) -> dict[str, str]:
-    """The JSON error shape of the reference API."""
+    """The JSON error shape of the legacy API."""
     body = {"error": error}
     if message:
         body["message"] = message

@@ -9,7 +9,7 @@ When a field is invalid, :meth:`RequestSerializer.validated` raises the
 matching :class:`~django_skillswap_payments.errors.PaymentError`, so the
 client gets the same ``{"error", "message"}`` shape as for any rule violation.
 
-Output serializers render payments the way the original API does: ids as
+Output serializers render payments the way the legacy API does: ids as
 strings, ``amount`` as an exact JSON number in major units, ISO datetimes.
 The OpenAPI schema documents them as they are.
 """
@@ -272,7 +272,7 @@ class IdStringField(serializers.Field):
 
 @field_type("string")
 class TextField(serializers.Field):
-    """Optional text, rendered as ``""`` when absent (as the original API did)."""
+    """Optional text, rendered as ``""`` when absent (as the legacy API did)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(read_only=True, **kwargs)
@@ -307,7 +307,7 @@ class AwareDateTimeField(serializers.Field):
 
 
 class TipSerializer(serializers.Serializer):
-    """A tip in the original ``tip/history`` item shape."""
+    """A tip in the legacy ``tip/history`` item shape."""
 
     _id = IdStringField(source="id")
     from_user_id = IdStringField()

@@ -7,7 +7,7 @@
 - :mod:`.profiles` — ``payment_profiles``;
 - :mod:`.webhook_log` — ``webhook_events``, with the escaping that makes any
   Stripe payload storable;
-- :mod:`.legacy` — what the original gateway left behind: the ``subscriptions``
+- :mod:`.legacy` — what the legacy gateway left behind: the ``subscriptions``
   collection, its helper functions (``create_payment_transaction`` ...) and
   the backfill of its float amounts.
 

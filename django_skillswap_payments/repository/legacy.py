@@ -1,10 +1,10 @@
-"""What the original payment gateway left behind, kept working.
+"""What the legacy payment gateway left behind, kept working.
 
 - the ``subscriptions`` collection: legacy recurring subscriptions that keep
   their users premium, mirrored from Stripe's ``customer.subscription.*`` events;
-- the original gateway's helper functions (``create_payment_transaction`` ...),
+- the legacy gateway's helper functions (``create_payment_transaction`` ...),
   for code written against it — they only persist and send no signal;
-- :func:`backfill_minor_units`, which gives the original float amounts exact minor units.
+- :func:`backfill_minor_units`, which gives the legacy float amounts exact minor units.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def upsert_legacy_subscription(
         return None
 
 
-# -- the original gateway's helpers -----------------------------------------
+# -- the legacy gateway's helpers -------------------------------------------
 
 
 def create_payment_transaction(
@@ -103,12 +103,12 @@ def create_payment_transaction(
     status: str = STATUS_PENDING,
     metadata: Mapping[str, Any] | None = None,
 ) -> Payment:
-    """Create a payment record, as the reference backend's helper did.
+    """Create a payment record, as the legacy gateway's helper did.
 
     ``amount`` is in major units (``"9.99"``, ``Decimal("9.99")``, ``9.99``)
     and is parsed exactly; ``from_user_id``/``to_user_id`` are ObjectIds or
     their hex strings. Returns the saved :class:`Payment` (``str(payment.id)``
-    is the id the reference returned). Sends no signal.
+    is the id the legacy gateway returned). Sends no signal.
     """
     if status not in PAYMENT_STATUSES:
         raise ValueError(f"unknown payment status {status!r}")
@@ -141,7 +141,7 @@ def update_payment_transaction_status(
     stripe_payment_intent_id: str | None = None,
     failure_reason: str | None = None,
 ) -> Payment | None:
-    """Change a payment's status through the state machine, as the reference helper did.
+    """Change a payment's status through the state machine, as the legacy helper did.
 
     Only legal transitions happen (see :data:`ALLOWED_PREVIOUS`); returns the
     updated payment, or ``None`` when the payment is absent or its current
@@ -180,7 +180,7 @@ def get_user_tips_given(user_id: Any, limit: int = DEFAULT_PAGE_SIZE) -> list[Pa
     return tips_sent(oid, limit=limit) if oid else []
 
 
-# -- payments written by the original system ---------------------------------
+# -- payments written by the legacy gateway ----------------------------------
 
 
 @dataclass(frozen=True)
@@ -192,9 +192,9 @@ class BackfillReport:
 
 
 def backfill_minor_units(*, dry_run: bool = False, limit: int | None = None) -> BackfillReport:
-    """Give payments written by the original system an exact ``amount_minor``.
+    """Give payments written by the legacy gateway an exact ``amount_minor``.
 
-    The original gateway stored ``amount`` as a binary float (``9.99``) and no
+    The legacy gateway stored ``amount`` as a binary float (``9.99``) and no
     minor units, which this app treats as the source of truth. Each such
     document gets ``amount_minor`` from the shortest decimal form of its float
     (``repr``, never float arithmetic), ``amount`` as Decimal128 and a

@@ -6,7 +6,7 @@
 - :mod:`.transitions` — complete / fail / expire / refund, each announced by
   its signal exactly once;
 - :mod:`.reads` — premium status and histories (empty for users with no profile);
-- :mod:`.legacy` — keeping the original system's subscriptions in step with Stripe.
+- :mod:`.legacy` — keeping the legacy gateway's subscriptions in step with Stripe.
 
 Views and webhook handlers call these functions; they talk to Stripe through
 :mod:`~django_skillswap_payments.gateway`, read Stripe's answers through

@@ -1,4 +1,4 @@
-"""Legacy subscriptions: keep the original system's subscribers premium, in step with Stripe.
+"""Legacy subscriptions: keep the legacy gateway's subscribers premium, in step with Stripe.
 
 Nothing new is sold as a subscription; ``customer.subscription.*`` events only
 update the ``subscriptions`` documents of users who already had one.

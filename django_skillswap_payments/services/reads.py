@@ -35,7 +35,7 @@ def is_premium(profile: Any) -> bool:
 
 
 def get_premium_status(profile: Any | None, *, with_receipt: bool = False) -> dict[str, Any]:
-    """Premium status in the original shape ``{is_premium, status, subscription}``.
+    """Premium status in the legacy shape ``{is_premium, status, subscription}``.
 
     With ``with_receipt``, a user who paid for premium also gets ``receipt``
     (``{amount, currency, completed_at}``, the amount an exact ``Decimal``),

@@ -1,4 +1,4 @@
-"""Give payments written by the original system exact minor-unit amounts."""
+"""Give payments written by the legacy gateway exact minor-unit amounts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django_skillswap_payments import repository
 
 class Command(BaseCommand):
     help = (
-        "Add amount_minor (and a Decimal128 amount) to payments that only have the original "
+        "Add amount_minor (and a Decimal128 amount) to payments that only have the legacy "
         "system's float amount. Safe to run repeatedly."
     )
 
