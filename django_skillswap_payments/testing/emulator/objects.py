@@ -20,6 +20,9 @@ from typing import Any
 
 import stripe
 
+from ...errors import InvalidAmount
+from ...money import currency_exponent
+
 #: Resource class per ``object`` value; the class annotations list the object's fields.
 RESOURCE_CLASSES: dict[str, type] = {
     "checkout.session": stripe.checkout.Session,
@@ -54,11 +57,6 @@ NOT_RETURNED_BY_DEFAULT: dict[str, frozenset] = {
     "refund": frozenset(),
 }
 
-# ISO 4217 exponents that differ from 2 (Stripe's list of zero- and three-decimal currencies).
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
-)
-THREE_DECIMAL_CURRENCIES = frozenset("bhd jod kwd omr tnd".split())
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$", "inr": "₹"}
 
 #: Smallest amount Stripe will charge, in minor units; others default to 50.
@@ -98,18 +96,14 @@ def snapshot(obj: Mapping[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(dict(obj))
 
 
-def currency_exponent(currency: str) -> int:
-    currency = currency.lower()
-    if currency in ZERO_DECIMAL_CURRENCIES:
-        return 0
-    if currency in THREE_DECIMAL_CURRENCIES:
-        return 3
-    return 2
-
-
 def format_amount(amount_minor: int, currency: str) -> str:
     """``999, "usd"`` -> ``"$9.99"``; unknown symbols fall back to ``"9.99 SEK"``."""
-    exponent = currency_exponent(currency)
+    try:
+        exponent = currency_exponent(currency)
+    except InvalidAmount:
+        # Only error messages and hosted pages call this, and the emulator does not
+        # check currency codes, so a malformed one is shown with two decimals, not raised.
+        exponent = 2
     major = (Decimal(amount_minor) / (Decimal(10) ** exponent)).quantize(
         Decimal(1).scaleb(-exponent)
     )
