@@ -861,6 +861,31 @@ class StripeEmulator:
             }
         )
 
+    def _create_charge(
+        self,
+        intent: Mapping[str, Any],
+        extras: _CheckoutExtras,
+        card: Mapping[str, Any],
+        payment_method: Mapping[str, Any],
+        *,
+        failure: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Store the card charge for ``intent``; ``failure`` makes it a declined one."""
+        return self._store(
+            objects.charge(
+                id=self.new_id("ch_"),
+                created=self.now(),
+                intent=intent,
+                card=card,
+                payment_method_id=payment_method["id"],
+                # A declined charge moves no money, so it has no balance transaction.
+                balance_transaction=self.new_id("txn_") if failure is None else None,
+                email=extras.email,
+                name=extras.name,
+                failure=failure,
+            )
+        )
+
     def _succeed(
         self,
         session: dict[str, Any],
@@ -877,17 +902,7 @@ class StripeEmulator:
             )
             session["customer"] = customer["id"]
             intent["customer"] = customer["id"]
-        charge = objects.charge(
-            id=self.new_id("ch_"),
-            created=self.now(),
-            intent=intent,
-            card=card,
-            payment_method_id=payment_method["id"],
-            balance_transaction=self.new_id("txn_"),
-            email=extras.email,
-            name=extras.name,
-        )
-        self._store(charge)
+        charge = self._create_charge(intent, extras, card, payment_method)
         intent.update(
             status="succeeded",
             amount_received=intent["amount"],
@@ -932,18 +947,13 @@ class StripeEmulator:
         decline_code: str | None,
         message: str,
     ) -> CheckoutOutcome:
-        charge = objects.charge(
-            id=self.new_id("ch_"),
-            created=self.now(),
-            intent=intent,
-            card=card,
-            payment_method_id=payment_method["id"],
-            balance_transaction=None,
-            email=extras.email,
-            name=extras.name,
+        charge = self._create_charge(
+            intent,
+            extras,
+            card,
+            payment_method,
             failure={"code": code, "decline_code": decline_code, "message": message},
         )
-        self._store(charge)
         error = {
             "advice_code": None,
             "charge": charge["id"],
