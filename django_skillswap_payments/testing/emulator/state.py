@@ -24,6 +24,7 @@ from ..webhooks import DEFAULT_API_VERSION
 from . import cards, objects
 from .delivery import AUTO, WebhookDispatcher
 from .errors import StripeError, invalid_request, resource_missing
+from .params import check_metadata
 
 #: Where hosted pages are assumed to live when the emulator is used without a server.
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:12111"
@@ -61,9 +62,6 @@ _UNSIMULATED_SESSION_PARAMS = (
     "subscription_data",
 )
 
-_METADATA_MAX_KEYS = 50
-_METADATA_MAX_KEY_LENGTH = 40
-_METADATA_MAX_VALUE_LENGTH = 500
 _SESSION_MIN_LIFETIME = 30 * 60
 _SESSION_MAX_LIFETIME = 24 * 3600
 
@@ -416,7 +414,7 @@ class StripeEmulator:
 
     def create_customer(self, params: Mapping[str, Any]) -> dict[str, Any]:
         with self._operation():
-            _check_metadata(params.get("metadata"), "metadata")
+            check_metadata(params.get("metadata"), "metadata")
             customer = objects.customer(
                 id=self.new_id("cus_", 14),
                 created=self.now(),
@@ -466,9 +464,9 @@ class StripeEmulator:
                     "Invalid string: client_reference_id must be at most 200 characters.",
                     param="client_reference_id",
                 )
-            _check_metadata(params.get("metadata"), "metadata")
+            check_metadata(params.get("metadata"), "metadata")
             intent_data = dict(params.get("payment_intent_data") or {})
-            _check_metadata(intent_data.get("metadata"), "payment_intent_data[metadata]")
+            check_metadata(intent_data.get("metadata"), "payment_intent_data[metadata]")
 
             now = self.now()
             expires_at = params.get("expires_at", now + _SESSION_MAX_LIFETIME)
@@ -1020,7 +1018,7 @@ class StripeEmulator:
                         param="charge",
                         code="charge_not_refundable",
                     )
-            _check_metadata(params.get("metadata"), "metadata")
+            check_metadata(params.get("metadata"), "metadata")
             remaining = charge["amount"] - charge["amount_refunded"]
             if remaining == 0:
                 raise invalid_request(
@@ -1097,30 +1095,6 @@ def filter_created(items: list[dict[str, Any]], created: Any) -> list[dict[str, 
         for i in items
         if all(checks[op](i["created"], bound) for op, bound in created.items() if op in checks)
     ]
-
-
-def _check_metadata(metadata: Mapping[str, Any] | None, param: str) -> None:
-    """Stripe's metadata limits: 50 keys, 40-character keys, 500-character values."""
-    if not metadata:
-        return
-    if len(metadata) > _METADATA_MAX_KEYS:
-        raise invalid_request(
-            f"Invalid {param}: metadata can have at most {_METADATA_MAX_KEYS} keys, but you passed {len(metadata)}.",
-            param=param,
-        )
-    for key, value in metadata.items():
-        if len(key) > _METADATA_MAX_KEY_LENGTH:
-            raise invalid_request(
-                f"Metadata keys can have up to {_METADATA_MAX_KEY_LENGTH} characters, but you passed in a key that "
-                f"is {len(key)} characters. Invalid key: {key}",
-                param=f"{param}[{key}]",
-            )
-        if len(str(value)) > _METADATA_MAX_VALUE_LENGTH:
-            raise invalid_request(
-                f"Metadata values can have up to {_METADATA_MAX_VALUE_LENGTH} characters, but you passed in a value "
-                f"that is {len(str(value))} characters.",
-                param=f"{param}[{key}]",
-            )
 
 
 def _unsimulated(what: str, *, param: str) -> StripeError:
