@@ -1,58 +1,41 @@
-"""The emulator's in-memory Stripe account: objects, state transitions and events.
+"""The emulator's in-memory Stripe account: resources, state transitions and events.
 
-Everything that changes state happens inside :meth:`StripeEmulator._operation`,
-which holds one re-entrant lock (so concurrent HTTP requests see consistent
-objects) and hands the events the operation produced to the webhook dispatcher
-only *after* releasing the lock.  That ordering matters: a webhook receiver
-commonly calls back into the API (to retrieve the session), and in synchronous
-delivery mode it does so on the same thread while the delivery is in progress.
+The object store, clock, ids, request log, idempotency, failure injection and
+the operation lock live in :mod:`.store`; this module adds the resources on top.
 """
 
 from __future__ import annotations
 
-import random
-import string
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ..webhooks import DEFAULT_API_VERSION
 from . import cards, objects
-from .delivery import AUTO, WebhookDispatcher
 from .errors import StripeError, invalid_request, resource_missing
 from .params import check_metadata
+from .store import (
+    EmulatorStore,
+    IdempotentResult,
+    InjectedFailure,
+    RecordedRequest,
+    filter_created,
+)
+
+__all__ = [
+    "DEFAULT_PUBLIC_URL",
+    "CheckoutOutcome",
+    "IdempotentResult",
+    "InjectedFailure",
+    "RecordedRequest",
+    "StripeEmulator",
+    "filter_created",
+]
 
 #: Where hosted pages are assumed to live when the emulator is used without a server.
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:12111"
 
-_ALPHABET = string.ascii_letters + string.digits
-_OBJECT_PREFIXES = {
-    "cs_": "checkout.session",
-    "pi_": "payment_intent",
-    "ch_": "charge",
-    "re_": "refund",
-    "cus_": "customer",
-    "evt_": "event",
-    "pm_": "payment_method",
-    "price_": "price",
-}
-
-# The name Stripe gives the URL's id in ``resource_missing`` errors.
-_URL_PARAM_NAMES = {
-    "checkout.session": "session",
-    "payment_intent": "intent",
-    "charge": "charge",
-    "refund": "refund",
-    "customer": "id",
-    "event": "id",
-}
-
-# Parameters whose effect on the amount or flow the emulator does not model.
-# They are valid Stripe parameters (validation accepts them); silently ignoring
 # them would produce wrong totals, so they are refused with a clear message.
 _UNSIMULATED_SESSION_PARAMS = (
     "discounts",
@@ -88,42 +71,6 @@ class CheckoutOutcome:
 
 
 @dataclass
-class RecordedRequest:
-    """One API request as the emulator saw it; lets tests assert on what the app sent."""
-
-    method: str
-    path: str
-    params: dict[str, Any]
-    status: int
-    idempotency_key: str | None
-    api_key: str | None
-    stripe_version: str | None
-    request_id: str
-    replayed: bool = False
-
-
-@dataclass
-class InjectedFailure:
-    """A canned failure for matching requests (see :meth:`StripeEmulator.inject_failure`)."""
-
-    method: str
-    path_prefix: str
-    status: int
-    error_type: str
-    message: str
-    code: str | None
-    network: bool
-    remaining: int
-
-    def matches(self, method: str, path: str) -> bool:
-        return (
-            self.remaining > 0
-            and method.upper() == self.method
-            and path.startswith(self.path_prefix)
-        )
-
-
-@dataclass
 class _CheckoutExtras:
     """Session data that is not part of the session's JSON."""
 
@@ -136,20 +83,7 @@ class _CheckoutExtras:
     name: str | None = None
 
 
-@dataclass
-class IdempotentResult:
-    """The stored answer for one idempotency key, replayed on a matching retry."""
-
-    method: str
-    path: str
-    params: dict[str, Any]
-    status: int
-    body: bytes
-    headers: dict[str, str]
-    created: float
-
-
-class StripeEmulator:
+class StripeEmulator(EmulatorStore):
     """A stateful, in-memory stand-in for the slice of Stripe's API the app uses.
 
     ``api_keys``: accepted secret keys (default: any ``sk_test_``/``rk_test_`` key).
@@ -160,50 +94,6 @@ class StripeEmulator:
     ``webhook_delivery``: ``"sync"``, ``"background"`` or ``"auto"`` (see :class:`WebhookDispatcher`).
     ``sleep``: how webhook delivery waits for delays and retry backoff.
     """
-
-    def __init__(
-        self,
-        *,
-        api_keys: Sequence[str] | None = None,
-        public_url: str | None = None,
-        clock: Callable[[], float] | None = None,
-        seed: int | None = None,
-        webhook_delivery: str = AUTO,
-        api_version: str = DEFAULT_API_VERSION,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.api_keys = frozenset(api_keys) if api_keys else None
-        self.public_url = public_url.rstrip("/") if public_url else None
-        self.api_version = api_version
-        self._clock = clock or time.time
-        self._offset = 0.0
-        self._rng = random.Random(seed)
-        self._lock = threading.RLock()
-        self._local = threading.local()
-        self._objects: dict[str, dict[str, Any]] = {}
-        self._by_type: dict[str, list[str]] = {}
-        self._checkout: dict[str, _CheckoutExtras] = {}
-        self._idempotency: dict[tuple, IdempotentResult] = {}
-        self._failures: list[InjectedFailure] = []
-        #: Every API request received, oldest first.
-        self.requests: list[RecordedRequest] = []
-        self.webhooks = WebhookDispatcher(
-            mode=webhook_delivery, rng=random.Random(self._rng.random()), sleep=sleep
-        )
-
-    # ------------------------------------------------------------------ time and ids
-
-    def now(self) -> int:
-        return int(self._clock() + self._offset)
-
-    def advance_time(self, seconds: float) -> None:
-        """Move the emulator's clock forward; open sessions past ``expires_at`` expire (with events)."""
-        with self._operation():
-            self._offset += seconds
-
-    def new_id(self, prefix: str, length: int = 24) -> str:
-        with self._lock:
-            return prefix + "".join(self._rng.choice(_ALPHABET) for _ in range(length))
 
     # ------------------------------------------------------------------ clients
 
@@ -233,30 +123,9 @@ class StripeEmulator:
         """Register a webhook URL or callable; shorthand for ``emulator.webhooks.add_endpoint``."""
         return self.webhooks.add_endpoint(target, secret, enabled_events=enabled_events)
 
-    # ------------------------------------------------------------------ reading state
-
-    def get(self, object_id: str) -> dict[str, Any]:
-        """A copy of any stored object (session, payment intent, charge, refund, customer, event)."""
-        # Reads run as operations too, so a session past ``expires_at`` is
-        # expired (and its events delivered) before anyone looks at it.
-        with self._operation():
-            try:
-                return objects.snapshot(self._objects[object_id])
-            except KeyError:
-                raise KeyError(f"no object {object_id!r} in the emulator") from None
-
-    def all(self, object_name: str) -> list[dict[str, Any]]:
-        """Copies of every stored object of one type, oldest first (e.g. ``all("checkout.session")``)."""
-        with self._operation():
-            return [objects.snapshot(self._objects[i]) for i in self._by_type.get(object_name, [])]
-
     def events(self, type: str | None = None) -> list[dict[str, Any]]:
         """Copies of emitted events, oldest first, optionally of one type."""
         return [e for e in self.all("event") if type is None or e["type"] == type]
-
-    def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
-        """Recorded requests for one endpoint, e.g. ``requests_to("POST", "/v1/checkout/sessions")``."""
-        return [r for r in list(self.requests) if r.method == method.upper() and r.path == path]
 
     def line_items(self, session_id: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -269,136 +138,8 @@ class StripeEmulator:
         with self._lock:
             return f"{self._require_checkout(session_id).base_url}/c/pay/{session_id}"
 
-    # ------------------------------------------------------------------ fault injection
-
-    def inject_failure(
-        self,
-        method: str,
-        path_prefix: str,
-        *,
-        status: int = 500,
-        error_type: str = "api_error",
-        message: str = "An unknown error occurred",
-        code: str | None = None,
-        network: bool = False,
-        times: int = 1,
-    ) -> InjectedFailure:
-        """Make the next ``times`` matching API requests fail.
-
-        With ``network=True`` the in-process client raises
-        ``stripe.APIConnectionError`` instead of answering (a lost connection);
-        over HTTP the request gets a 503 with ``Stripe-Should-Retry: true``.
-        Note that stripe-python retries 409/5xx and connection errors up to
-        ``max_network_retries`` times, and each retry consumes one failure.
-        """
-        failure = InjectedFailure(
-            method.upper(), path_prefix, status, error_type, message, code, network, times
-        )
-        with self._lock:
-            self._failures.append(failure)
-        return failure
-
-    def take_failure(self, method: str, path: str) -> InjectedFailure | None:
-        with self._lock:
-            for failure in self._failures:
-                if failure.matches(method, path):
-                    failure.remaining -= 1
-                    return failure
-        return None
-
-    # ------------------------------------------------------------------ idempotency
-
-    def idempotent_result(self, api_key: str, key: str) -> IdempotentResult | None:
-        with self._lock:
-            result = self._idempotency.get((api_key, key))
-            # Stripe prunes keys after 24 hours; a pruned key starts afresh.
-            if result is not None and self.now() - result.created > 24 * 3600:
-                del self._idempotency[(api_key, key)]
-                return None
-            return result
-
-    def store_idempotent_result(self, api_key: str, key: str, result: IdempotentResult) -> None:
-        with self._lock:
-            self._idempotency.setdefault((api_key, key), result)
-
-    # ------------------------------------------------------------------ operation plumbing
-
-    @contextmanager
-    def _operation(
-        self, *, request_id: str | None = None, idempotency_key: str | None = None
-    ) -> Iterator[None]:
-        """Serialise a state change and deliver its events once the lock is released."""
-        outermost = not getattr(self._local, "active", False)
-        if outermost:
-            self._local.active = True
-            self._local.events = []
-            self._local.request = (request_id, idempotency_key)
-        try:
-            with self._lock:
-                self._expire_due_sessions()
-                yield
-        finally:
-            if outermost:
-                events = self._local.events
-                self._local.active = False
-                self._local.events = []
-                self._local.request = (None, None)
-                if events:
-                    self.webhooks.enqueue(events)
-
-    def operation(self, *, request_id: str | None = None, idempotency_key: str | None = None):
-        """Public form of the operation context, used by the API layer to scope one request."""
-        return self._operation(request_id=request_id, idempotency_key=idempotency_key)
-
-    def _emit(
-        self,
-        type: str,
-        obj: Mapping[str, Any],
-        *,
-        previous_attributes: Mapping[str, Any] | None = None,
-    ) -> None:
-        request_id, idempotency_key = getattr(self._local, "request", (None, None))
-        event = objects.event(
-            id=self.new_id("evt_"),
-            created=self.now(),
-            type=type,
-            data_object=obj,
-            api_version=self.api_version,
-            pending_webhooks=self.webhooks.listeners(type),
-            request_id=request_id,
-            idempotency_key=idempotency_key,
-            previous_attributes=previous_attributes,
-        )
-        self._store(event)
-        self._local.events.append(event)
-
-    def _store(self, obj: dict[str, Any]) -> dict[str, Any]:
-        self._objects[obj["id"]] = obj
-        self._by_type.setdefault(obj["object"], []).append(obj["id"])
-        return obj
-
-    def _find(
-        self, object_name: str, object_id: str, *, param: str | None = None, status: int = 404
-    ) -> dict[str, Any]:
-        obj = self._objects.get(object_id)
-        if obj is None or obj["object"] != object_name:
-            raise resource_missing(
-                object_name,
-                object_id,
-                param=param or _URL_PARAM_NAMES.get(object_name, "id"),
-                status=status,
-            )
-        return obj
-
-    def lookup(self, object_id: str) -> dict[str, Any] | None:
-        """The stored object for an id, or ``None`` (used for ``expand``)."""
-        return self._objects.get(object_id)
-
-    def newest_first(self, object_name: str) -> list[dict[str, Any]]:
-        return [self._objects[i] for i in reversed(self._by_type.get(object_name, []))]
-
     def _require_checkout(self, session_id: str) -> _CheckoutExtras:
-        extras = self._checkout.get(session_id)
+        extras = self._extras.get(session_id)
         if extras is None:
             raise resource_missing("checkout.session", session_id, param="session")
         return extras
@@ -409,6 +150,10 @@ class StripeEmulator:
             session = self._objects[session_id]
             if session["status"] == "open" and session["expires_at"] <= now:
                 self._expire(session)
+
+    def _on_operation_start(self) -> None:
+        super()._on_operation_start()
+        self._expire_due_sessions()
 
     # ------------------------------------------------------------------ customers
 
@@ -424,10 +169,6 @@ class StripeEmulator:
             self._store(customer)
             self._emit("customer.created", customer)
             return customer
-
-    def retrieve(self, object_name: str, object_id: str) -> dict[str, Any]:
-        with self._operation():
-            return self._find(object_name, object_id)
 
     # ------------------------------------------------------------------ checkout sessions
 
@@ -502,7 +243,7 @@ class StripeEmulator:
                 url=f"{base}/c/pay/{session_id}",
             )
             self._store(session)
-            self._checkout[session_id] = _CheckoutExtras(
+            self._extras[session_id] = _CheckoutExtras(
                 base_url=base,
                 payment_intent_data=intent_data,
                 line_items=items,
@@ -674,7 +415,7 @@ class StripeEmulator:
         """
         with self._operation():
             session = self._find("checkout.session", session_id, param="session")
-            extras = self._checkout[session_id]
+            extras = self._require_checkout(session_id)
             closed = self._closed_outcome(session)
             if closed is not None:
                 return closed
@@ -750,7 +491,7 @@ class StripeEmulator:
         """Finish the 3D Secure step that a ``4000 0025 0000 3155`` payment started."""
         with self._operation():
             session = self._find("checkout.session", session_id, param="session")
-            extras = self._checkout[session_id]
+            extras = self._require_checkout(session_id)
             closed = self._closed_outcome(session)
             if closed is not None:
                 return closed
@@ -1076,25 +817,6 @@ def _type_matches(pattern: str, event_type: str) -> bool:
     if pattern.endswith(".*"):
         return event_type.startswith(pattern[:-1])
     return pattern == event_type
-
-
-def filter_created(items: list[dict[str, Any]], created: Any) -> list[dict[str, Any]]:
-    """Apply Stripe's ``created`` filter: an exact timestamp or ``{gt, gte, lt, lte}``."""
-    if created is None:
-        return items
-    if isinstance(created, int):
-        return [i for i in items if i["created"] == created]
-    checks = {
-        "gt": lambda v, bound: v > bound,
-        "gte": lambda v, bound: v >= bound,
-        "lt": lambda v, bound: v < bound,
-        "lte": lambda v, bound: v <= bound,
-    }
-    return [
-        i
-        for i in items
-        if all(checks[op](i["created"], bound) for op, bound in created.items() if op in checks)
-    ]
 
 
 def _unsimulated(what: str, *, param: str) -> StripeError:
