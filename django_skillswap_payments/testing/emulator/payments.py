@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import cards, objects
+from . import cards, objects, payment_objects
 from .checkout import CheckoutExtras, CheckoutSessions
 from .customers import Customers
 
@@ -213,7 +213,7 @@ class HostedPayments(CheckoutSessions, Customers):
         if session["payment_intent"]:
             return self._objects[session["payment_intent"]]
         intent_id = self.new_id("pi_")
-        intent = objects.payment_intent(
+        intent = payment_objects.payment_intent(
             id=intent_id,
             created=self.now(),
             amount=session["amount_total"],
@@ -235,8 +235,10 @@ class HostedPayments(CheckoutSessions, Customers):
                 "id": self.new_id("pm_"),
                 "object": "payment_method",
                 "allow_redisplay": "unspecified",
-                "billing_details": objects.billing_details(email=extras.email, name=extras.name),
-                "card": objects.card_details(card),
+                "billing_details": payment_objects.billing_details(
+                    email=extras.email, name=extras.name
+                ),
+                "card": payment_objects.card_details(card),
                 "created": self.now(),
                 "customer": None,
                 "livemode": False,
@@ -256,7 +258,7 @@ class HostedPayments(CheckoutSessions, Customers):
     ) -> dict[str, Any]:
         """Store the card charge for ``intent``; ``failure`` makes it a declined one."""
         return self._store(
-            objects.charge(
+            payment_objects.charge(
                 id=self.new_id("ch_"),
                 created=self.now(),
                 intent=intent,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import objects
+from . import objects, payment_objects
 from .errors import invalid_request
 from .params import check_metadata
 from .store import EmulatorStore
@@ -62,7 +62,7 @@ class Refunds(EmulatorStore):
                     param="amount",
                     code="amount_too_large",
                 )
-            refund = objects.refund(
+            refund = payment_objects.refund(
                 id=self.new_id("re_"),
                 created=self.now(),
                 charge_obj=charge,
