@@ -9,6 +9,9 @@ Stripe's OpenAPI description, e.g. ``stripe.params.checkout.SessionCreateParams`
 The TypedDicts describe the Python call signature, so a few keys are request
 options rather than wire parameters (``api_key``, ``idempotency_key``...); those
 come from ``RequestOptions`` and are not accepted on the wire.
+
+:func:`check_metadata` adds Stripe's metadata size limits, which the
+TypedDicts do not express.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import typing_extensions
 from stripe._request_options import RequestOptions
 from stripe._stripe_object import UntypedStripeObject
 
-from .errors import StripeError
+from .errors import StripeError, invalid_request
 
 #: Keys that stripe-python accepts as call options; they are never sent as form fields.
 REQUEST_OPTION_KEYS = frozenset(RequestOptions.__annotations__)
@@ -82,6 +85,39 @@ def parse_query(query: str) -> dict[str, Any]:
     from urllib.parse import parse_qsl
 
     return decode_form(parse_qsl(query, keep_blank_values=True))
+
+
+# --------------------------------------------------------------------------- metadata limits
+
+# The TypedDicts type ``metadata`` as a plain string map; Stripe's size limits
+# are checked by the operations that accept metadata.
+_METADATA_MAX_KEYS = 50
+_METADATA_MAX_KEY_LENGTH = 40
+_METADATA_MAX_VALUE_LENGTH = 500
+
+
+def check_metadata(metadata: Mapping[str, Any] | None, param: str) -> None:
+    """Stripe's metadata limits: 50 keys, 40-character keys, 500-character values."""
+    if not metadata:
+        return
+    if len(metadata) > _METADATA_MAX_KEYS:
+        raise invalid_request(
+            f"Invalid {param}: metadata can have at most {_METADATA_MAX_KEYS} keys, but you passed {len(metadata)}.",
+            param=param,
+        )
+    for key, value in metadata.items():
+        if len(key) > _METADATA_MAX_KEY_LENGTH:
+            raise invalid_request(
+                f"Metadata keys can have up to {_METADATA_MAX_KEY_LENGTH} characters, but you passed in a key that "
+                f"is {len(key)} characters. Invalid key: {key}",
+                param=f"{param}[{key}]",
+            )
+        if len(str(value)) > _METADATA_MAX_VALUE_LENGTH:
+            raise invalid_request(
+                f"Metadata values can have up to {_METADATA_MAX_VALUE_LENGTH} characters, but you passed in a value "
+                f"that is {len(str(value))} characters.",
+                param=f"{param}[{key}]",
+            )
 
 
 # --------------------------------------------------------------------------- validation
