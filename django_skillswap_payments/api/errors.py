@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -89,6 +90,10 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's own cap (DATA_UPLOAD_MAX_MEMORY_SIZE), hit when something reads
+        # request.body or request.POST before our parser does (e.g. a CSRF check of a form post).
+        exc = RequestTooLarge()
     if not isinstance(exc, exceptions.APIException):
         return None
     headers: dict[str, str] = {}
