@@ -124,26 +124,62 @@ class OptionalTextField(serializers.Field):
         return data
 
 
+# Longer than any ISO 8601 datetime; keeps odd query strings away from the parsers.
+MAX_DATE_LENGTH = 64
+_DATE_FORMAT_ERROR = "Must be an ISO 8601 date or datetime"
+_DATE_RANGE_ERROR = "Date is out of range (years 0001 to 9999, UTC)"
+_LAST_INSTANT = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+
+
 @field_type("datetime")
 class DateBoundField(serializers.Field):
-    """An ISO 8601 datetime, or a date meaning the start of that day (UTC)."""
+    """A bound of a date range: an ISO 8601 datetime, or a date (UTC days).
+
+    A date alone means the start of that day, or with ``date_is_whole_day``
+    the start of the next one, so that an exclusive upper bound of
+    ``2024-05-01`` still includes all of May 1st. Naive datetimes are UTC.
+    The value is returned in UTC; one that UTC cannot represent (such as
+    ``0001-01-01T00:00:00+05:00``) is refused rather than overflowing later.
+    """
+
+    def __init__(self, *, date_is_whole_day: bool = False, **kwargs: Any) -> None:
+        self.date_is_whole_day = date_is_whole_day
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> dt.datetime:
-        if not isinstance(data, str):
-            raise serializers.ValidationError("Must be an ISO 8601 date or datetime")
+        # Django's parsers accept any Unicode digit ("٢٠٢٤-٠١-٠١"); ISO 8601 means ASCII.
+        if not isinstance(data, str) or not data.isascii() or len(data) > MAX_DATE_LENGTH:
+            raise serializers.ValidationError(_DATE_FORMAT_ERROR)
         try:
-            value = parse_datetime(data)
-            if value is None:
-                day = parse_date(data)
-                if day is not None:
-                    value = dt.datetime.combine(day, dt.time.min)
-        except ValueError:
-            value = None
-        if value is None:
-            raise serializers.ValidationError("Must be an ISO 8601 date or datetime")
-        if timezone.is_naive(value):
-            value = value.replace(tzinfo=dt.timezone.utc)
-        return value
+            day = parse_date(data)
+            moment = parse_datetime(data) if day is None else None
+        except ValueError:  # well-formed but impossible, e.g. 2024-02-30 or 25:00
+            raise serializers.ValidationError(_DATE_FORMAT_ERROR) from None
+        try:
+            if day is not None:
+                return self._day_bound(day)
+            if moment is None:
+                raise serializers.ValidationError(_DATE_FORMAT_ERROR)
+            if timezone.is_naive(moment):
+                return moment.replace(tzinfo=dt.timezone.utc)
+            return moment.astimezone(dt.timezone.utc)
+        except OverflowError:
+            raise serializers.ValidationError(_DATE_RANGE_ERROR) from None
+
+    def _day_bound(self, day: dt.date) -> dt.datetime:
+        start = dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+        if not self.date_is_whole_day:
+            return start
+        if day == dt.date.max:
+            return _LAST_INSTANT
+        return start + dt.timedelta(days=1)
+
+
+def _is_date_only(text: Any) -> bool:
+    try:
+        return isinstance(text, str) and text.isascii() and parse_date(text) is not None
+    except ValueError:
+        return False
 
 
 # -- request serializers -------------------------------------------------------
@@ -236,16 +272,25 @@ class PageQuerySerializer(RequestSerializer):
 
 
 class PaymentHistoryQuerySerializer(PageQuerySerializer):
-    """Filters of ``payments/history/``; ``created_to`` is exclusive."""
+    """Filters of ``payments/history/``.
+
+    ``created_to`` is exclusive as a datetime; as a date it includes that whole
+    day, so ``created_from=created_to=<day>`` lists the payments of that day.
+    """
 
     type = serializers.ChoiceField(choices=TRANSACTION_TYPES, required=False, source="transaction_type")
     status = serializers.ChoiceField(choices=PAYMENT_STATUSES, required=False)
     created_from = DateBoundField(required=False)
-    created_to = DateBoundField(required=False)
+    created_to = DateBoundField(required=False, date_is_whole_day=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs.get("created_from"), attrs.get("created_to")
-        if start is not None and end is not None and start > end:
+        if start is None or end is None:
+            return attrs
+        # An end given as a date is the next midnight: created_from on that midnight
+        # (from=30th, to=29th) is as inverted as any start after the end.
+        end_is_day = _is_date_only(self.initial_data.get("created_to"))
+        if start > end or (end_is_day and start == end):
             raise serializers.ValidationError("created_from must not be after created_to")
         return attrs
 
