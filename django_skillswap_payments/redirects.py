@@ -9,6 +9,7 @@ uses (the HTTP API included).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,25 +23,46 @@ MAX_URL_LENGTH = 2048
 ALLOWED_SCHEMES = ("http", "https")
 # Browsers treat "\" like "/" and drop tabs/newlines inside URLs, so
 # "https://evil.example\@shop.example" would parse differently here than in
-# the browser that follows it. Such URLs are refused outright.
-_UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
+# the browser that follows it. Such URLs are refused outright, as are lone
+# surrogates, which no HTTP client can encode for Stripe.
+_UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f\\\ud800-\udfff]")
+
+
+# Django's own defaults when DEBUG is on and ALLOWED_HOSTS is empty (see HttpRequest.get_host).
+_DEBUG_LOCAL_HOSTS = (".localhost", "127.0.0.1", "[::1]")
 
 
 def allowed_redirect_hosts(request_host: str | None = None) -> list[str]:
     """Hosts a success/cancel URL may point at.
 
     ``ALLOWED_REDIRECT_HOSTS`` when configured (a ``"*"`` there is honoured,
-    because someone wrote it on purpose); otherwise Django's ``ALLOWED_HOSTS``
-    without its ``"*"`` wildcard, which sites often set for unrelated
-    reasons, plus ``request_host`` (the host the current request came to).
+    because someone wrote it on purpose); otherwise the hosts Django's
+    ``ALLOWED_HOSTS`` pins: its exact names and ``.domain`` patterns, without
+    the ``"*"`` wildcard, which sites often set for unrelated reasons. With
+    ``DEBUG`` on and ``ALLOWED_HOSTS`` empty, Django's local defaults.
+
+    The host the request came to is never added: behind ``"*"`` it is
+    whatever the client put in its ``Host`` header, and a pinned host is
+    already on the list. ``request_host`` is accepted for compatibility only
+    and has no effect.
     """
+    _warn_request_host(request_host)
     configured = payments_settings.allowed_redirect_hosts
     if configured is not None:
         return list(configured)
-    hosts = [str(host).lower() for host in settings.ALLOWED_HOSTS if host != "*"]
-    if request_host:
-        hosts.append(request_host.lower())
-    return hosts
+    if not settings.ALLOWED_HOSTS and settings.DEBUG:
+        return list(_DEBUG_LOCAL_HOSTS)
+    return [str(host).lower() for host in settings.ALLOWED_HOSTS if host != "*"]
+
+
+def _warn_request_host(request_host: str | None) -> None:
+    if request_host is not None:
+        warnings.warn(
+            "request_host is ignored: the request's Host header never widens the redirect hosts; "
+            "list hosts in ALLOWED_HOSTS or SKILLSWAP_PAYMENTS['ALLOWED_REDIRECT_HOSTS']",
+            DeprecationWarning,
+            stacklevel=3,
+        )
 
 
 def host_is_allowed(host: str, patterns: Iterable[str]) -> bool:
@@ -68,9 +90,9 @@ def validate_redirect_url(
 ) -> str:
     """Return ``url`` if it is a safe absolute http(s) URL on an allowed host.
 
-    ``allowed_hosts`` defaults to :func:`allowed_redirect_hosts` for
-    ``request_host``. Besides the host check, refuses what browsers and URL
-    parsers disagree on: credentials before the host
+    ``allowed_hosts`` defaults to :func:`allowed_redirect_hosts`
+    (``request_host`` is deprecated and ignored, see there). Besides the
+    host check, refuses what browsers and URL parsers disagree on: credentials before the host
     (``https://shop.example@evil.example``), backslashes, whitespace and
     control characters, non-ASCII hosts and malformed ports. An upper-case
     scheme (``HTTPS://``) is returned lower-cased; the rest of the URL is
@@ -98,7 +120,8 @@ def validate_redirect_url(
         # Browsers map look-alike characters onto ASCII hosts (IDNA); only the
         # punycode form names the host unambiguously.
         raise InvalidRedirectUrl("Redirect URL host must be ASCII (use its punycode form)")
-    hosts = allowed_redirect_hosts(request_host) if allowed_hosts is None else allowed_hosts
+    _warn_request_host(request_host)
+    hosts = allowed_redirect_hosts() if allowed_hosts is None else allowed_hosts
     if not host_is_allowed(parts.hostname, hosts):
         raise InvalidRedirectUrl(f"Redirect host {parts.hostname!r} is not allowed")
     # urlsplit already lower-cased the scheme; keep every other character as given.

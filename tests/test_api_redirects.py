@@ -9,8 +9,11 @@ from tests.api_helpers import (
     CANCEL_URL,
     PREMIUM_URL,
     SUCCESS_URL,
+    TIP_URL,
     assert_nothing_written,
     payments_config,
+    profile_of,
+    snapshot,
 )
 
 pytestmark = pytest.mark.django_db
@@ -78,8 +81,81 @@ def test_allowed_hosts_and_placeholder_are_accepted(emulated_stripe, alice_clien
 def test_wildcard_allowed_hosts_does_not_allow_everything(emulated_stripe, alice_client):
     with override_settings(ALLOWED_HOSTS=["*"]):
         assert _start(alice_client, success="https://evil.example/").status_code == 400
-        # The request's own host is still fine.
+        # Behind "*" even the request's own host is only what the client claims.
+        assert _start(alice_client).status_code == 400
+    with override_settings(ALLOWED_HOSTS=["*", "testserver"]):
         assert _start(alice_client).status_code == 200
+
+
+# Hosts an attacker can name in the Host header once ALLOWED_HOSTS lets any host in.
+HOSTILE_HOST_HEADERS = [
+    "evil.example",
+    "EVIL.example",
+    "evil.example:8443",
+    "evil.example.",
+    "testserver.evil.example",
+    "shop.example.com.evil.example",
+    "localhost.evil.example",
+    "evil-testserver",
+    "127.0.0.2",
+    "169.254.169.254",
+    "10.0.0.1:8080",
+    "[::1]",
+    "[::ffff:7f00:1]",
+    "xn--80ak6aa92e.com",
+    "a" * 63 + ".example",
+]
+
+
+def _url_on(host: str, path: str) -> str:
+    return f"https://{host}/{path}"
+
+
+@pytest.mark.parametrize("host", HOSTILE_HOST_HEADERS)
+@pytest.mark.parametrize("allowed_hosts", [["*"], ["*", "testserver"], ["testserver", "*"]])
+@pytest.mark.parametrize("forwarded", [False, True])
+def test_host_header_never_vouches_for_a_redirect(emulated_stripe, alice_client, mongo_database,
+                                                   host, allowed_hosts, forwarded):
+    # The request claims the attacker's host (directly, or through a trusted-proxy header)
+    # and asks to be sent back there.
+    bare = host.rsplit(":", 1)[0] if not host.startswith("[") else host
+    headers = {"HTTP_X_FORWARDED_HOST": host} if forwarded else {"HTTP_HOST": host}
+    with override_settings(ALLOWED_HOSTS=allowed_hosts, USE_X_FORWARDED_HOST=forwarded):
+        for success, cancel in [(_url_on(bare, "ok"), CANCEL_URL), (SUCCESS_URL, _url_on(bare, "no")),
+                                (_url_on(bare, "ok"), _url_on(bare, "no"))]:
+            response = alice_client.post(PREMIUM_URL, {"success_url": success, "cancel_url": cancel},
+                                         format="json", **headers)
+            assert response.status_code == 400, (host, response.content[:200])
+            assert response.json()["error"] == "Invalid redirect URL"
+    assert emulated_stripe.requests == []
+    assert_nothing_written(mongo_database)
+
+
+@pytest.mark.parametrize("host", HOSTILE_HOST_HEADERS[:6])
+def test_host_header_does_not_open_tips_either(emulated_stripe, alice_client, bob, mongo_database, host):
+    recipient = profile_of(bob)
+    before = snapshot(mongo_database)
+    body = {"to_user_id": str(recipient.id), "amount": 5, "success_url": f"https://{host}/ok",
+            "cancel_url": f"https://{host}/no"}
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        response = alice_client.post(TIP_URL, body, format="json", HTTP_HOST=host)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "Invalid redirect URL"
+    assert emulated_stripe.requests == []
+    assert_nothing_written(mongo_database, before)
+
+
+def test_a_pinned_domain_family_is_trusted_whatever_the_host_header(emulated_stripe, alice_client):
+    with override_settings(ALLOWED_HOSTS=[".example.com", "*"]):
+        ok = alice_client.post(PREMIUM_URL, {"success_url": "https://app.example.com/ok",
+                                             "cancel_url": "https://example.com/no"},
+                               format="json", HTTP_HOST="evil.example")
+        assert ok.status_code == 200
+        refused = alice_client.post(PREMIUM_URL, {"success_url": "https://evil.example/ok",
+                                                  "cancel_url": "https://example.com/no"},
+                                    format="json", HTTP_HOST="evil.example")
+        assert refused.status_code == 400
 
 
 def test_explicit_redirect_hosts_replace_the_defaults(emulated_stripe, alice_client):

@@ -15,7 +15,7 @@ from tests.test_api_redirects import HOSTILE
 def test_service_validator_refuses_what_the_api_refuses(url):
     # No HTTP layer in between: the service-level check alone must catch these.
     with pytest.raises(InvalidRedirectUrl):
-        services.validate_redirect_url(url, request_host="testserver")
+        services.validate_redirect_url(url)
 
 
 @pytest.mark.parametrize(
@@ -56,18 +56,46 @@ def test_scheme_is_lower_cased_and_the_rest_kept(url, expected):
     assert services.validate_redirect_url(url, allowed_hosts=["testserver"]) == expected
 
 
-def test_default_hosts_are_django_allowed_hosts_plus_the_request_host(settings):
+def test_default_hosts_are_django_allowed_hosts():
     assert services.validate_redirect_url("https://shop.example.com/ok") == "https://shop.example.com/ok"
     with pytest.raises(InvalidRedirectUrl):
         services.validate_redirect_url("https://app.internal/ok")
-    assert services.validate_redirect_url("https://app.internal/ok", request_host="app.internal")
+
+
+def test_request_host_is_deprecated_and_widens_nothing():
+    with pytest.warns(DeprecationWarning, match="request_host is ignored"):
+        with pytest.raises(InvalidRedirectUrl):
+            services.validate_redirect_url("https://app.internal/ok", request_host="app.internal")
+    with override_settings(ALLOWED_HOSTS=["*"]), pytest.warns(DeprecationWarning):
+        assert redirects.allowed_redirect_hosts("evil.example") == []
 
 
 def test_wildcard_in_django_allowed_hosts_is_ignored():
-    with override_settings(ALLOWED_HOSTS=["*"]):
-        assert redirects.allowed_redirect_hosts("testserver") == ["testserver"]
+    with override_settings(ALLOWED_HOSTS=["*", "shop.example.com", ".example.org"]):
+        assert redirects.allowed_redirect_hosts() == ["shop.example.com", ".example.org"]
+        assert services.validate_redirect_url("https://a.example.org/ok")
         with pytest.raises(InvalidRedirectUrl):
-            services.validate_redirect_url("https://evil.example/", request_host="testserver")
+            services.validate_redirect_url("https://evil.example/")
+
+
+@pytest.mark.parametrize(
+    ("allowed_hosts", "debug", "expected"),
+    [
+        ([], True, [".localhost", "127.0.0.1", "[::1]"]),
+        ([], False, []),
+        (["*"], True, []),
+        (["api.example.com"], True, ["api.example.com"]),
+    ],
+)
+def test_debug_without_allowed_hosts_follows_djangos_local_defaults(allowed_hosts, debug, expected):
+    with override_settings(ALLOWED_HOSTS=allowed_hosts, DEBUG=debug):
+        assert redirects.allowed_redirect_hosts() == expected
+
+
+@pytest.mark.parametrize("url", ["http://testserver/\ud800", "http://testserver/ok?x=\udfff#\udbff"])
+def test_lone_surrogates_are_refused(url):
+    with pytest.raises(InvalidRedirectUrl, match="not allowed"):
+        services.validate_redirect_url(url)
 
 
 def test_wildcard_in_allowed_redirect_hosts_is_honoured():

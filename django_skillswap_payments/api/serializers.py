@@ -23,8 +23,6 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from django.core.exceptions import DisallowedHost
-from django.http.request import split_domain_port
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
@@ -56,24 +54,11 @@ class InvalidRequest(PaymentError):
 # -- redirect URLs -------------------------------------------------------------
 
 
-def _request_host(request: Any) -> str | None:
-    """The host the request came to (without port), if Django accepts it."""
-    if request is None:
-        return None
-    try:
-        domain, _port = split_domain_port(request.get_host())
-    except DisallowedHost:
-        return None
-    return domain or None
-
-
 @field_type("uri")
 class RedirectURLField(serializers.Field):
     def to_internal_value(self, data: Any) -> str:
         try:
-            return validate_redirect_url(
-                data, request_host=_request_host(self.context.get("request"))
-            )
+            return validate_redirect_url(data)
         except InvalidRedirectUrl as exc:
             raise serializers.ValidationError(exc.error) from None
 
