@@ -29,7 +29,11 @@ def test_schema_describes_exactly_the_payment_endpoints(anon_client):
         "/api/payments/webhook/",
     ]
     tip = schema["components"]["schemas"]["TipCheckout"]
-    assert tip["properties"]["amount"]["type"] == "number"
+    # A JSON number or a plain decimal string ("12.50").
+    assert tip["properties"]["amount"]["oneOf"] == [
+        {"type": "number"},
+        {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "example": "12.50"},
+    ]
     assert set(tip["required"]) == {"to_user_id", "amount", "success_url", "cancel_url"}
 
 

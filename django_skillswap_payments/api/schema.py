@@ -21,6 +21,15 @@ else:
     AVAILABLE = True
 
 
+# A request amount: a JSON number, or a plain decimal string (see api.serializers.PLAIN_DECIMAL).
+AMOUNT_SCHEMA = {
+    "oneOf": [
+        {"type": "number"},
+        {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$", "example": "12.50"},
+    ]
+}
+
+
 def view_schema() -> Any:
     """A schema object for the views: drf-spectacular's when present, DRF's default otherwise.
 
@@ -38,7 +47,8 @@ def field_type(kind: str) -> Callable[[Any], Any]:
     """Declare the OpenAPI type of a custom serializer field (``"number"``, ``"uri"``, ...)."""
     if not AVAILABLE:
         return lambda field_class: field_class
-    types = {
+    types: dict[str, Any] = {
+        "amount": AMOUNT_SCHEMA,
         "number": OpenApiTypes.NUMBER,
         "uri": OpenApiTypes.URI,
         "string": OpenApiTypes.STR,

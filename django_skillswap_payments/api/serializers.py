@@ -1,8 +1,9 @@
 """Request validation and response shapes of the payment endpoints.
 
-Input serializers check the shape of a request: JSON types (an amount must be
-a JSON number, ``"10"`` and ``true`` are refused; ids and URLs must be
-strings), ids, dates and redirect URLs. The payment rules (tip limits, message
+Input serializers check the shape of a request: JSON types (an amount is a
+JSON number or a plain decimal string such as ``"12.50"``, ``true`` and
+``"1e2"`` are refused; ids and URLs must be strings), ids, dates and redirect
+URLs. The payment rules (tip limits, message
 rules, who may tip whom) are checked once, by the services; their errors are
 worded per field like the serializer's own (:meth:`RequestSerializer.field_errors_of_service`).
 When a field is invalid, :meth:`RequestSerializer.validated` raises the
@@ -83,12 +84,25 @@ class ObjectIdStringField(serializers.Field):
         return data.strip().lower()
 
 
-@field_type("number")
-class JSONNumberField(serializers.Field):
-    """A JSON number, passed on as parsed (``int`` or exact ``Decimal``) for the service to check."""
+# ASCII digits with an optional fraction: what DRF's decimal fields and form
+# encodings send. No sign, exponent, separators, spaces or NaN/Infinity.
+PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+@field_type("amount")
+class AmountField(serializers.Field):
+    """A JSON number or a plain decimal string, passed on exactly for the service to check.
+
+    Numbers arrive as parsed (``int`` or exact ``Decimal``); a string such as
+    ``"12.50"`` becomes ``Decimal("12.50")``, so both spellings meet the same
+    limits in the service.
+    """
 
     def to_internal_value(self, data: Any) -> Any:
-        # Strings are refused so "10" and 10 cannot mean different things to different clients.
+        if isinstance(data, str):
+            if not PLAIN_DECIMAL.fullmatch(data):
+                raise serializers.ValidationError("Amount must be a number or a decimal string such as 12.50")
+            return Decimal(data)
         if isinstance(data, bool) or not isinstance(data, (int, float, Decimal)):
             raise serializers.ValidationError("Amount must be a number")
         return data
@@ -227,10 +241,10 @@ class PremiumCheckoutSerializer(RequestSerializer):
 
 
 class TipCheckoutSerializer(RequestSerializer):
-    """Body of ``tip/create/``: recipient, amount (a JSON number), optional message, redirect URLs."""
+    """Body of ``tip/create/``: recipient, amount, optional message, redirect URLs."""
 
     to_user_id = ObjectIdStringField()
-    amount = JSONNumberField()
+    amount = AmountField()
     message = OptionalTextField()
     success_url = RedirectURLField()
     cancel_url = RedirectURLField()
