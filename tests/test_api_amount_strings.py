@@ -8,7 +8,14 @@ from decimal import Decimal
 import pytest
 
 from django_skillswap_payments.documents import Payment
-from tests.api_helpers import CANCEL_URL, SUCCESS_URL, TIP_URL, assert_nothing_written, profile_of, snapshot
+from tests.api_helpers import (
+    CANCEL_URL,
+    SUCCESS_URL,
+    TIP_URL,
+    assert_nothing_written,
+    profile_of,
+    snapshot,
+)
 
 pytestmark = pytest.mark.django_db
 

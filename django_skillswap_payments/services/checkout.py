@@ -53,8 +53,17 @@ STALE_SLOT_SECONDS = 60
 SLOT_WAIT_SECONDS = 5.0
 SLOT_POLL_INTERVAL = 0.05
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
-# Unicode "format" characters that can disguise text direction.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+# Characters that steer text direction: the explicit formatting classes (embeddings,
+# overrides, isolates and their terminators), read from unicodedata so characters a
+# newer Unicode adds to them are refused too, and the invisible marks, whose bidi
+# classes (L, R, AL) they share with letters: LRM, RLM and ARABIC LETTER MARK.
+BIDI_CONTROL_CLASSES = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"})
+BIDI_MARKS = frozenset("\u200e\u200f\u061c")
+# The invisible format characters (category Cf) ordinary text needs: the soft hyphen,
+# zero-width space, non-joiner and joiner (Persian and Indic scripts, emoji sequences),
+# word joiner, and the tag characters of subdivision flag emoji. Every other Cf character
+# is refused.
+TEXT_FORMAT_CHARACTERS = frozenset("\u00ad\u200b\u200c\u200d\u2060") | frozenset(map(chr, range(0xE0020, 0xE0080)))
 
 
 @dataclass(frozen=True)
@@ -79,8 +88,10 @@ def with_session_id(success_url: str) -> str:
 def clean_tip_message(message: Any) -> str | None:
     """Strip a tip message and enforce ``TIP_MESSAGE_MAX_LENGTH``; ``None`` when empty.
 
-    Line breaks are allowed; other control characters and direction-override
-    characters are rejected. Raises ``InvalidMessage``.
+    Line breaks are allowed. Refused: other control characters, lone
+    surrogates, every character that steers text direction
+    (:data:`BIDI_CONTROL_CLASSES`, :data:`BIDI_MARKS`) and invisible format
+    characters other than :data:`TEXT_FORMAT_CHARACTERS`. Raises ``InvalidMessage``.
     """
     if message is None:
         return None
@@ -92,10 +103,20 @@ def clean_tip_message(message: Any) -> str | None:
     limit = payments_settings.tip_message_max_length
     if len(text) > limit:
         raise InvalidMessage(f"Message must be at most {limit} characters")
-    for char in text:
-        if (unicodedata.category(char) == "Cc" and char != "\n") or char in _BIDI_CONTROLS:
-            raise InvalidMessage("Message contains control characters")
+    if any(_is_hidden_control(char) for char in text):
+        raise InvalidMessage("Message contains control characters")
     return text
+
+
+def _is_hidden_control(char: str) -> bool:
+    if char == "\n":
+        return False
+    category = unicodedata.category(char)
+    if category in ("Cc", "Cs") or char in BIDI_MARKS:
+        return True
+    if unicodedata.bidirectional(char) in BIDI_CONTROL_CLASSES:
+        return True
+    return category == "Cf" and char not in TEXT_FORMAT_CHARACTERS
 
 
 def parse_tip_amount(amount: Any) -> Decimal:
