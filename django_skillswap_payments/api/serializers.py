@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -195,6 +195,9 @@ class RequestSerializer(serializers.Serializer):
     service_checked: ClassVar[tuple[str, ...]] = ()
 
     def validated(self) -> dict[str, Any]:
+        if not isinstance(self.initial_data, Mapping):
+            # DRF would answer "non_field_errors is required" for null and similar for [] or 42.
+            raise InvalidRequest(self.default_error, message="Request body must be a JSON object")
         if self.is_valid():
             return dict(self.validated_data)
         field, detail = next(iter(self.errors.items()))

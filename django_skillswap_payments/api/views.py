@@ -24,7 +24,7 @@ from . import serializers as s
 from .content import ExactJSONParser, ExactJSONRenderer
 from .errors import error_body, exception_handler, log_gateway_error
 from .permissions import IsPaymentsUser
-from .throttling import CheckoutRateThrottle
+from .throttling import checkout_allowance
 
 logger = logging.getLogger("django_skillswap_payments.api")
 
@@ -73,25 +73,28 @@ CHECKOUT_ERRORS = openapi.errors(400, 401, 404, 409, 413, 415, 429, 500, 502, 50
 class PremiumCheckoutView(PaymentsAPIView):
     """POST ``premium/create-checkout/``: start the one-time premium purchase."""
 
-    throttle_classes = (CheckoutRateThrottle,)
+    # The checkout limit applies around the service call (checkout_allowance), not before dispatch.
+    throttle_classes = ()
 
     @openapi.document(request=s.PremiumCheckoutSerializer,
                       responses={200: openapi.CheckoutStartSchema, **CHECKOUT_ERRORS})
     def post(self, request):
         data = self.body(s.PremiumCheckoutSerializer)
-        return _checkout_response(services.start_premium_checkout_for_user(request.user, **data))
+        with checkout_allowance(request, self):
+            start = services.start_premium_checkout_for_user(request.user, **data)
+        return _checkout_response(start)
 
 
 class TipCheckoutView(PaymentsAPIView):
     """POST ``tip/create/``: start a tip to another user."""
 
-    throttle_classes = (CheckoutRateThrottle,)
+    throttle_classes = ()
 
     @openapi.document(request=s.TipCheckoutSerializer,
                       responses={200: openapi.CheckoutStartSchema, **CHECKOUT_ERRORS})
     def post(self, request):
         data = self.body(s.TipCheckoutSerializer)
-        with s.TipCheckoutSerializer.field_errors_of_service():
+        with checkout_allowance(request, self), s.TipCheckoutSerializer.field_errors_of_service():
             start = services.start_tip_checkout_for_user(request.user, **data)
         return _checkout_response(start)
 
