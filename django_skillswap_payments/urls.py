@@ -2,48 +2,64 @@
 
     path("api/payments/", include("django_skillswap_payments.urls"))
 
+Every route answers with and without its trailing slash (``tip/create`` and
+``tip/create/``): a POST cannot follow ``APPEND_SLASH``'s redirect, and Stripe
+counts a redirect as a failed delivery. The canonical spelling, the one
+``reverse()`` gives, keeps the slash. Any other path under the prefix answers
+a JSON 404, so the app must have a prefix of its own.
+
 The OpenAPI schema (``schema/``) is served only when drf-spectacular is
 installed (``pip install django-skillswap-payments[openapi]``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.util import find_spec
+from typing import Any
 
-from django.urls import path
+from django.urls import URLPattern, path, re_path
 
 from . import __version__
 from .api import views
 
 app_name = "payments"
 
+
+def both_spellings(route: str, view: Callable[..., Any], name: str) -> list[URLPattern]:
+    """``route`` (named, canonical) and the same route without its trailing slash."""
+    return [path(route, view, name=name), path(route.removesuffix("/"), view)]
+
+
 urlpatterns = [
-    path("premium/create-checkout/", views.PremiumCheckoutView.as_view(), name="premium-create-checkout"),
-    path("subscription/status/", views.PremiumStatusView.as_view(), name="subscription-status"),
-    path("tip/create/", views.TipCheckoutView.as_view(), name="tip-create"),
-    path("tip/history/", views.TipHistoryView.as_view(), name="tip-history"),
-    path("webhook/", views.stripe_webhook, name="webhook"),
-    path("checkout/<str:session_id>/", views.CheckoutSessionView.as_view(), name="checkout-session"),
-    path("payments/history/", views.PaymentHistoryView.as_view(), name="payment-history"),
+    *both_spellings("premium/create-checkout/", views.PremiumCheckoutView.as_view(), "premium-create-checkout"),
+    *both_spellings("subscription/status/", views.PremiumStatusView.as_view(), "subscription-status"),
+    *both_spellings("tip/create/", views.TipCheckoutView.as_view(), "tip-create"),
+    *both_spellings("tip/history/", views.TipHistoryView.as_view(), "tip-history"),
+    *both_spellings("webhook/", views.stripe_webhook, "webhook"),
+    *both_spellings("checkout/<str:session_id>/", views.CheckoutSessionView.as_view(), "checkout-session"),
+    *both_spellings("payments/history/", views.PaymentHistoryView.as_view(), "payment-history"),
 ]
 
 if find_spec("drf_spectacular") is not None:
-    from drf_spectacular.views import SpectacularAPIView
+    from .api.schema_view import PaymentsSchemaView
 
-    urlpatterns.append(
-        path(
-            "schema/",
-            SpectacularAPIView.as_view(
-                custom_settings={
-                    "TITLE": "SkillSwap payments API",
-                    "VERSION": __version__,
-                    "PREPROCESSING_HOOKS": ["django_skillswap_payments.api.schema.only_payments_endpoints"],
-                    "POSTPROCESSING_HOOKS": [
-                        "drf_spectacular.hooks.postprocess_schema_enums",
-                        "django_skillswap_payments.api.schema.add_webhook_operation",
-                    ],
-                }
-            ),
-            name="schema",
-        )
+    urlpatterns += both_spellings(
+        "schema/",
+        PaymentsSchemaView.as_view(
+            custom_settings={
+                "TITLE": "SkillSwap payments API",
+                "VERSION": __version__,
+                "PREPROCESSING_HOOKS": ["django_skillswap_payments.api.schema.only_payments_endpoints"],
+                "POSTPROCESSING_HOOKS": [
+                    "drf_spectacular.hooks.postprocess_schema_enums",
+                    "django_skillswap_payments.api.schema.add_webhook_operation",
+                ],
+            }
+        ),
+        "schema",
     )
+
+# Last: every other path under the prefix, whatever the method ([\s\S], not ".": paths may
+# hold newlines; not an inline (?s) flag either, which reverse() cannot handle).
+urlpatterns.append(re_path(r"^[\s\S]*$", views.not_found))

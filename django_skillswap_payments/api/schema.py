@@ -77,12 +77,18 @@ def query_parameters(serializer_class: type[serializers.Serializer]) -> list[Any
 
 
 def only_payments_endpoints(endpoints: list[tuple], **kwargs: Any) -> list[tuple]:
-    """Preprocessing hook: the schema route describes this app's views only, with their full paths."""
-    return [
-        endpoint
-        for endpoint in endpoints
-        if getattr(getattr(endpoint[3], "cls", None), "__module__", "").startswith("django_skillswap_payments.")
-    ]
+    """Preprocessing hook: the schema route describes this app's views only, with their full paths.
+
+    Each route is described once, in its canonical spelling (with the trailing slash);
+    the schema view itself is left out.
+    """
+    from .views import PaymentsAPIView  # the views import this module
+
+    def is_payments_view(callback: Any) -> bool:
+        view_class = getattr(callback, "cls", None)
+        return isinstance(view_class, type) and issubclass(view_class, PaymentsAPIView)
+
+    return [endpoint for endpoint in endpoints if is_payments_view(endpoint[3]) and endpoint[0].endswith("/")]
 
 
 # -- the webhook ------------------------------------------------------------------------
@@ -125,7 +131,8 @@ def add_webhook_operation(result: dict[str, Any], generator: Any, request: Any, 
     from ..urls import urlpatterns
 
     prefix = None
-    routes = [str(pattern.pattern).replace("<str:", "{").replace(">", "}") for pattern in urlpatterns]
+    routes = [str(pattern.pattern).replace("<str:", "{").replace(">", "}") for pattern in urlpatterns
+              if getattr(pattern, "name", None)]
     for path in result.get("paths", {}):
         prefix = next((path[: -len(route)] for route in routes if path.endswith(route)), None)
         if prefix is not None:

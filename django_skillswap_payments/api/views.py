@@ -176,3 +176,9 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
         log_gateway_error(exc)
         return _json_error(exc.error, exc.message, status=exc.http_status)
     return JsonResponse({"status": "success"})
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """Any other path under the app's prefix: a JSON 404 for every method, not the site's HTML page."""
+    return _json_error("Not found", "No payments API endpoint at this path.", status=404)
