@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from tests.api_helpers import (
     BASE,
@@ -118,14 +119,17 @@ def test_webhook_both_spellings(alice, anon_client, slash, monkeypatch):
 
 @pytest.mark.parametrize("debug", [False, True])
 @pytest.mark.parametrize("path", ["tip/create", "premium/create-checkout", "webhook"])
-def test_append_slash_sites_never_redirect_or_fail_a_post(alice_client, debug, path):
+def test_append_slash_sites_never_redirect_or_fail_a_post(alice, debug, path):
     # CommonMiddleware would answer a slashless POST with a 301 (which Stripe counts as a
     # failed delivery), or with a RuntimeError under DEBUG, if the route did not exist.
-    middleware = ["django.middleware.common.CommonMiddleware"]
+    # The CSRF middleware must not turn the JSON 404 into its HTML 403 either.
+    middleware = ["django.middleware.common.CommonMiddleware", "django.middleware.csrf.CsrfViewMiddleware"]
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_authenticate(alice)
+    client.raise_request_exception = False
     with override_settings(MIDDLEWARE=middleware, APPEND_SLASH=True, DEBUG=debug):
-        alice_client.raise_request_exception = False
-        response = alice_client.post(BASE + path, {}, format="json")
-        unknown = alice_client.post(BASE + path + "x", {}, format="json")
+        response = client.post(BASE + path, {}, format="json")
+        unknown = client.post(BASE + path + "x", {}, format="json")
 
     _assert_json(response, 400)
     _assert_json(unknown, 404, "Not found")
@@ -187,8 +191,6 @@ def test_paths_outside_the_prefix_are_left_to_the_site(alice_client):
 
 @pytest.fixture
 def anon_client():
-    from rest_framework.test import APIClient
-
     return APIClient()
 
 
