@@ -6,19 +6,11 @@ import pytest
 from django.test import override_settings
 
 from django_skillswap_payments.documents import Payment, PaymentProfile
-from tests.api_helpers import (
-    CANCEL_URL,
-    PREMIUM_URL,
-    SUCCESS_URL,
-    assert_nothing_written,
-    client_for,
-    deliver,
-    payments_config,
-    pending_payment,
-    profile_of,
-    session_object,
-    snapshot,
-)
+from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, client_for
+from tests.support.config import payments_config
+from tests.support.database import assert_nothing_written, pending_payment, profile_of, snapshot
+from tests.support.stripe_objects import session_object
+from tests.support.webhooks import deliver
 
 pytestmark = pytest.mark.django_db
 

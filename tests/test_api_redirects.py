@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from tests.api_helpers import (
-    CANCEL_URL,
-    PREMIUM_URL,
-    SUCCESS_URL,
-    assert_nothing_written,
-    payments_config,
-)
+from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL
+from tests.support.config import payments_config
+from tests.support.database import assert_nothing_written
 
 pytestmark = pytest.mark.django_db
 

@@ -10,16 +10,10 @@ import pytest
 from bson import ObjectId
 
 from django_skillswap_payments.documents import Payment
-from tests.api_helpers import (
-    HISTORY_URL,
-    STATUS_URL,
-    TIP_HISTORY_URL,
-    assert_nothing_written,
-    deliver,
-    pending_payment,
-    profile_of,
-    session_object,
-)
+from tests.support.api import HISTORY_URL, STATUS_URL, TIP_HISTORY_URL
+from tests.support.database import assert_nothing_written, pending_payment, profile_of
+from tests.support.stripe_objects import session_object
+from tests.support.webhooks import deliver
 
 pytestmark = pytest.mark.django_db
 

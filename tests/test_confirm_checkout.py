@@ -8,15 +8,8 @@ import pytest
 
 from django_skillswap_payments.documents import Payment
 from django_skillswap_payments.testing.webhooks import encode_event, sign_payload
-from tests.api_helpers import (
-    CANCEL_URL,
-    PREMIUM_URL,
-    SUCCESS_URL,
-    checkout_url,
-    client_for,
-    configured_secret,
-    post_webhook,
-)
+from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, checkout_url, client_for
+from tests.support.webhooks import configured_secret, post_webhook
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ from django.test import override_settings
 
 from django_skillswap_payments import redirects, services
 from django_skillswap_payments.errors import InvalidRedirectUrl
-from tests.api_helpers import CANCEL_URL, PREMIUM_URL, payments_config
+from tests.support.api import CANCEL_URL, PREMIUM_URL
+from tests.support.config import payments_config
 from tests.test_api_redirects import HOSTILE
 
 

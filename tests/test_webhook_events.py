@@ -14,16 +14,9 @@ from django_skillswap_payments import errors, services, webhooks
 from django_skillswap_payments.documents import Payment, PaymentProfile, Subscription, WebhookEvent
 from django_skillswap_payments.repository import webhook_log
 from django_skillswap_payments.services import transitions
-from tests.api_helpers import (
-    charge_object,
-    deliver,
-    intent_object,
-    pending_payment,
-    post_webhook,
-    profile_of,
-    session_object,
-    signed,
-)
+from tests.support.database import pending_payment, profile_of
+from tests.support.stripe_objects import charge_object, intent_object, session_object
+from tests.support.webhooks import deliver, post_webhook, signed
 
 pytestmark = pytest.mark.django_db
 
