@@ -1,7 +1,6 @@
 """Premium status, tip history, payment history and the reference read helpers."""
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
@@ -11,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django_skillswap_payments import repository, services, users
 from django_skillswap_payments.documents import Payment, PaymentProfile, Subscription
 from django_skillswap_payments.errors import InvalidRecipientId, ProfileNotFound, RecipientNotFound
+from tests.support.threads import run_together
 
 T0 = dt.datetime(2025, 1, 29, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -171,18 +171,9 @@ class User:
 
 
 def test_default_profile_resolver_creates_once_even_concurrently():
-    barrier = threading.Barrier(8)
-    found = []
-
-    def worker():
-        barrier.wait()
-        found.append(users.get_or_create_profile(User(77)))
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    race = run_together([lambda: users.get_or_create_profile(User(77))] * 8)
+    assert race.errors == []
+    found = race.results
     assert len({profile.id for profile in found}) == 1
     assert PaymentProfile.objects(django_user_id="77").count() == 1
 

@@ -5,7 +5,6 @@ its recorded requests show exactly what was sent.
 """
 
 import datetime as dt
-import threading
 import time
 from decimal import Decimal
 
@@ -26,6 +25,7 @@ from django_skillswap_payments.errors import (
     RecipientNotFound,
     SelfTipNotAllowed,
 )
+from tests.support.threads import run_together
 
 URLS = {
     "success_url": "https://shop.example.com/paid",
@@ -169,23 +169,9 @@ def test_concurrent_premium_starts_create_one_session(emulated_stripe, profile, 
         return create_session(*args, **kwargs)
 
     monkeypatch.setattr(emulated_stripe, "create_checkout_session", slow_create_session)
-    barrier = threading.Barrier(8)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(services.start_premium_checkout(profile, **URLS))
-        except Exception as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert len({result.session_id for result in results}) == 1
+    race = run_together([lambda: services.start_premium_checkout(profile, **URLS)] * 8)
+    assert race.errors == []
+    assert len({result.session_id for result in race.results}) == 1
     assert len(emulated_stripe.requests_to("POST", "/v1/checkout/sessions")) == 1
     assert len(emulated_stripe.all("checkout.session")) == 1
     assert Payment.objects(from_user_id=profile.id).count() == 1

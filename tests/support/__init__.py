@@ -7,6 +7,7 @@
 - :mod:`.webhooks` — signed webhook deliveries to the app's view;
 - :mod:`.fixtures` — pytest fixtures (users, API clients, the wired-in Stripe emulator,
   a signal log), loaded by ``tests/conftest.py``;
+- :mod:`.threads` — threads of this process released together at a barrier;
 - :mod:`.race` and :mod:`.webhook_worker` — several OS processes racing to deliver the
   same events (the worker runs outside the pytest process).
 """
