@@ -9,7 +9,7 @@ from django_skillswap_payments.documents import Payment, PaymentProfile
 from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, client_for
 from tests.support.config import payments_config
 from tests.support.database import assert_nothing_written, pending_payment, profile_of, snapshot
-from tests.support.stripe_objects import session_object
+from tests.support.stripe_objects import line_items, session_object
 from tests.support.webhooks import deliver
 
 pytestmark = pytest.mark.django_db
@@ -47,12 +47,7 @@ def test_creates_a_checkout_session_with_exact_parameters(emulated_stripe, alice
     tags = {"payment_id": str(payment.id), "type": "premium", "from_user_id": str(profile.id)}
     assert session_call.params == {
         "mode": "payment",
-        "line_items": [
-            {
-                "price_data": {"currency": "usd", "unit_amount": 999, "product_data": {"name": "SkillSwap Premium"}},
-                "quantity": 1,
-            }
-        ],
+        "line_items": line_items(),
         "client_reference_id": str(payment.id),
         "metadata": tags,
         "payment_intent_data": {"metadata": tags},

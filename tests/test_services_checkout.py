@@ -25,6 +25,7 @@ from django_skillswap_payments.errors import (
     RecipientNotFound,
     SelfTipNotAllowed,
 )
+from tests.support.stripe_objects import line_items
 from tests.support.threads import run_together
 
 URLS = {
@@ -66,16 +67,7 @@ def test_premium_start_sends_exact_parameters(emulated_stripe, profile):
     assert session_call.idempotency_key == f"skillswap-checkout-{payment.id}"
     assert session_call.params == {
         "mode": "payment",
-        "line_items": [
-            {
-                "price_data": {
-                    "currency": "usd",
-                    "unit_amount": 999,
-                    "product_data": {"name": "SkillSwap Premium"},
-                },
-                "quantity": 1,
-            }
-        ],
+        "line_items": line_items(),
         "client_reference_id": str(payment.id),
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata},
@@ -252,16 +244,7 @@ def test_tip_start_sends_exact_parameters(emulated_stripe, profile, recipient):
         "from_user_id": str(profile.id),
         "to_user_id": str(recipient.id),
     }
-    assert session_call.params["line_items"] == [
-        {
-            "price_data": {
-                "currency": "usd",
-                "unit_amount": 1000,
-                "product_data": {"name": "SkillSwap Tip"},
-            },
-            "quantity": 1,
-        }
-    ]
+    assert session_call.params["line_items"] == line_items(1000, "SkillSwap Tip")
     assert session_call.params["metadata"] == metadata
     assert session_call.params["payment_intent_data"] == {"metadata": metadata}
     assert session_call.params["client_reference_id"] == str(payment.id)

@@ -1,8 +1,24 @@
-"""Stripe objects describing a stored payment, as Stripe would send them in an event."""
+"""Stripe's side of a payment: the Checkout line items the app asks for, and the
+Session, PaymentIntent and Charge objects Stripe sends back in events."""
 
 from __future__ import annotations
 
 from typing import Any
+
+
+def line_items(
+    unit_amount: int = 999, name: str = "SkillSwap Premium", *, currency: str = "usd", quantity: int = 1
+) -> list[dict[str, Any]]:
+    """One Checkout line item priced inline, as the app sends it (default: the premium purchase).
+
+    A new list on every call, so a test may change it.
+    """
+    return [
+        {
+            "price_data": {"currency": currency, "unit_amount": unit_amount, "product_data": {"name": name}},
+            "quantity": quantity,
+        }
+    ]
 
 
 def intent_id_for(payment) -> str:
