@@ -114,28 +114,6 @@ def test_webhook_events_and_subscriptions_are_unique():
         Subscription(user_id=ObjectId(), stripe_subscription_id="sub_1", status="active").save()
 
 
-def test_record_webhook_event_counts_attempts():
-    first = repository.record_webhook_event(
-        event_id="evt_2",
-        event_type="payment_intent.succeeded",
-        livemode=False,
-        api_version="2026-10-28.endive",
-        payload={"id": "evt_2"},
-    )
-    assert (first.status, first.attempts) == ("received", 1)
-    again = repository.record_webhook_event(
-        event_id="evt_2",
-        event_type="payment_intent.succeeded",
-        livemode=False,
-        api_version="2026-10-28.endive",
-        payload={"id": "evt_2"},
-    )
-    assert again.attempts == 2 and again.id == first.id
-    done = repository.finish_webhook_event("evt_2", "failed", error="boom")
-    assert (done.status, done.last_error) == ("failed", "boom") and done.processed_at
-    assert [event.stripe_event_id for event in repository.webhook_events()] == ["evt_2"]
-
-
 def test_reference_create_helper():
     sender, recipient = ObjectId(), ObjectId()
     payment = repository.create_payment_transaction(
