@@ -1,4 +1,4 @@
-"""POST premium/create-checkout/: the reference contract and its error cases."""
+"""POST premium/create-checkout/: the legacy contract and its error cases."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_user_with_premium_gets_400_and_nothing_happens(emulated_stripe, alice, 
     assert_nothing_written(mongo_database, before)
 
 
-def test_missing_profile_gives_the_reference_404_when_profiles_are_not_created(
+def test_missing_profile_gives_the_legacy_404_when_profiles_are_not_created(
     emulated_stripe, alice_client, mongo_database
 ):
     with override_settings(SKILLSWAP_PAYMENTS=payments_config(CREATE_PROFILES=False)):
@@ -111,7 +111,7 @@ def test_missing_profile_gives_the_reference_404_when_profiles_are_not_created(
         ({"network": True, "message": "connection reset"}, 503),
     ],
 )
-def test_stripe_failures_give_the_reference_error_shape(emulated_stripe, alice_client, mongo_database, failure, status):
+def test_stripe_failures_give_the_legacy_error_shape(emulated_stripe, alice_client, mongo_database, failure, status):
     emulated_stripe.inject_failure("POST", "/v1/checkout/sessions", **failure)
 
     response = _start(alice_client)

@@ -45,7 +45,7 @@ def test_status_with_pending_payment_is_still_none(alice, alice_client):
     assert alice_client.get(STATUS_URL).json() == {"is_premium": False, "status": "none", "subscription": None}
 
 
-def test_status_after_payment_matches_the_reference_shape(alice, alice_client):
+def test_status_after_payment_matches_the_legacy_shape(alice, alice_client):
     payment = _complete(alice_client, pending_payment(profile_of(alice)))
 
     response = alice_client.get(STATUS_URL)

@@ -1,4 +1,4 @@
-"""Premium status, tip history, payment history and the reference read helpers."""
+"""Premium status, tip history, payment history and the legacy read helpers."""
 
 import datetime as dt
 from decimal import Decimal
@@ -149,7 +149,7 @@ def test_payment_history_filters(alice, bob):
     assert len(services.get_payment_history(alice, limit=1)) == 1
 
 
-def test_reference_read_helpers(alice, bob):
+def test_legacy_read_helpers(alice, bob):
     given = tip(alice, bob, "2", "completed", 1)
     got = tip(bob, alice, "3", "pending", 2)
     assert ids(repository.get_user_tips_given(str(alice.id))) == [given.id]

@@ -212,7 +212,7 @@ def test_completion_racing_failure_yields_one_consistent_outcome(received):
     assert names.count("payment_failed") <= 1
 
 
-def test_reference_update_helper_respects_the_state_machine():
+def test_legacy_update_helper_respects_the_state_machine():
     payment = make_payment()
     assert repository.update_payment_transaction_status(str(payment.id), "refunded") is None
     updated = repository.update_payment_transaction_status(

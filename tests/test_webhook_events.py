@@ -306,7 +306,7 @@ def test_handler_crash_returns_5xx_then_redelivery_processes(anon_client, premiu
     assert signal_log == [("premium_payment_completed", str(premium.id))]
 
 
-def test_dispatch_table_covers_the_reference_events():
+def test_dispatch_table_covers_the_legacy_events():
     for event_type in (
         "checkout.session.completed",
         "payment_intent.succeeded",
