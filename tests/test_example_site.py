@@ -59,7 +59,7 @@ def _settings_of(env: dict, var_dir: Path, **extra: str) -> dict:
         "import json, example_site.settings as s; "
         "print(json.dumps({'debug': s.DEBUG, 'secret_key': s.SECRET_KEY, "
         "'stripe_key': s.SKILLSWAP_PAYMENTS['STRIPE_SECRET_KEY'], "
-        "'state_file': str(s.STRIPE_EMULATOR_STATE_FILE)}))"
+        "'state_file': str(getattr(s, 'STRIPE_EMULATOR_STATE_FILE', None))}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
