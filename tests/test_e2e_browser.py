@@ -398,7 +398,10 @@ def test_premium_and_tip_click_through(demo_url, page_for):
 
 @pytest.mark.parametrize("time_zone", FAR_TIME_ZONES)
 def test_history_of_today_in_the_users_time_zone(demo_url, page_for, time_zone):
-    """From = To = today is the user's today, whatever the day is in UTC."""
+    """From = To = today is the user's today, whatever the day is in UTC.
+
+    Lists alice's premium payment, made in the click-through above (tests run in file order).
+    """
     page, steps = page_for(timezone_id=time_zone)
     try:
         _login(page, demo_url, "alice")
