@@ -34,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.views.decorators.debug import sensitive_variables
+
 from . import gateway, stripe_facts
 from .conf import payments_settings
 from .documents import (
@@ -80,6 +82,7 @@ def ignored(note: str) -> Outcome:
 # -- verification -----------------------------------------------------------------
 
 
+@sensitive_variables("secrets")
 def verify(body: bytes, signature: str | None) -> StripeEvent:
     """Verify the signature of a raw delivery and parse it into a :class:`StripeEvent`.
 
