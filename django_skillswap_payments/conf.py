@@ -25,6 +25,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.views.decorators.debug import sensitive_variables
+
+from .redaction import mask_secret
 
 SETTINGS_NAME = "SKILLSWAP_PAYMENTS"
 
@@ -89,6 +92,7 @@ class PaymentsSettings:
         self._user_settings: dict[str, Any] | None = None
 
     @property
+    @sensitive_variables("raw", "cached")
     def user_settings(self) -> dict[str, Any]:
         """The dict exactly as the site configured it (empty when absent)."""
         cached = self._user_settings
@@ -115,6 +119,19 @@ class PaymentsSettings:
             return "environment"
         return "default"
 
+    def __repr__(self) -> str:
+        # Shown in error reports and debuggers: secrets appear only masked.
+        try:
+            shown = [
+                f"{name}={display_value(name, getattr(self, name))}"
+                for name in DEFAULTS
+                if self.source(name) != "default"
+            ]
+        except Exception as exc:  # a repr must not raise, least of all on broken settings
+            return f"<PaymentsSettings: {SETTINGS_NAME} unreadable ({type(exc).__name__})>"
+        return f"<PaymentsSettings {' '.join(shown) or '(all defaults)'}>"
+
+    @sensitive_variables("value")
     def __getattr__(self, name: str) -> Any:
         if name not in DEFAULTS:
             raise AttributeError(f"Unknown {SETTINGS_NAME} setting: {name!r}")
@@ -199,6 +216,7 @@ class PaymentsSettings:
         return self._int("CHECKOUT_SESSION_REUSE_SECONDS", 0)
 
     @property
+    @sensitive_variables("raw", "items")
     def webhook_secrets(self) -> list[str]:
         """All accepted webhook signing secrets (several during rotation).
 
@@ -245,36 +263,11 @@ def key_mode(key: str | None) -> bool | None:
     return None
 
 
-def mask_secret(value: Any) -> str:
-    """Mask a credential for display: ``sk_test_…abcd``, ``whsec_…abcd``, ``mongodb://user:…@host``."""
-    if value in (None, ""):
-        return "(not set)"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(mask_secret(item) for item in value)
-    text = str(value)
-    if "://" in text:
-        scheme, rest = text.split("://", 1)
-        if "@" in rest:
-            credentials, host = rest.rsplit("@", 1)
-            user = credentials.split(":", 1)[0]
-            return f"{scheme}://{user}:…@{host}"
-        return text
-    prefix = ""
-    for candidate in (
-        "sk_test_",
-        "sk_live_",
-        "rk_test_",
-        "rk_live_",
-        "pk_test_",
-        "pk_live_",
-        "whsec_",
-    ):
-        if text.startswith(candidate):
-            prefix = candidate
-            break
-    if len(text) - len(prefix) <= 4:
-        return f"{prefix}…"
-    return f"{prefix}…{text[-4:]}"
+def display_value(name: str, value: Any) -> str:
+    """A setting's value for reports: secrets masked (:func:`mask_secret`), others as ``repr``."""
+    if name in SECRET_KEYS:
+        return mask_secret(value)
+    return "(not set)" if value in (None, "") else repr(value)
 
 
 payments_settings = PaymentsSettings()
@@ -282,6 +275,7 @@ payments_settings = PaymentsSettings()
 _connection_lock = threading.Lock()
 
 
+@sensitive_variables()
 def ensure_mongo_connection() -> str:
     """Make sure the configured MongoEngine alias is registered; return the alias.
 
