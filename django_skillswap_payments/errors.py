@@ -124,6 +124,14 @@ class WebhookVerificationError(PaymentError):
     default_error = "Invalid webhook signature"
 
 
+class WebhookPayloadTooLarge(WebhookVerificationError):
+    """The body is larger than an event record can hold, so it could never be stored."""
+
+    code = "webhook_too_large"
+    default_error = "Webhook payload too large"
+    http_status = 413
+
+
 class WebhookNotConfigured(PaymentError):
     """No signing secret is configured, so no event can be trusted."""
 

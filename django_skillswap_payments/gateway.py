@@ -248,6 +248,8 @@ def parse_event_json(payload: bytes | str) -> dict[str, Any]:
         data = strict_json.loads(text)
     except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
         raise WebhookVerificationError(f"Invalid webhook payload: {exc}") from None
+    except RecursionError:
+        raise _too_deep() from None
     if not isinstance(data, dict):
         raise WebhookVerificationError(
             "Invalid webhook payload", message="The event must be a JSON object"
@@ -260,7 +262,14 @@ def parse_event_json(payload: bytes | str) -> dict[str, Any]:
         raise WebhookVerificationError(
             "Invalid webhook payload", message="The event contains an invalid Unicode escape"
         ) from None
+    except RecursionError:
+        raise _too_deep() from None
     return data
+
+
+def _too_deep() -> WebhookVerificationError:
+    # Python's parser gives up some thousands of levels down; no Stripe event comes close.
+    return WebhookVerificationError("Invalid webhook payload", message="The event is nested too deeply")
 
 
 @sensitive_variables()

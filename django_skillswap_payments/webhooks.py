@@ -48,6 +48,7 @@ from .documents import (
 from .errors import (  # defined in errors.py; importable from here as well
     WebhookEventNotFound,
     WebhookNotConfigured,
+    WebhookPayloadTooLarge,
     WebhookProcessingFailed,
     WebhookVerificationError,
 )
@@ -86,13 +87,16 @@ def ignored(note: str) -> Outcome:
 def verify(body: bytes, signature: str | None) -> StripeEvent:
     """Verify the signature of a raw delivery and parse it into a :class:`StripeEvent`.
 
-    Raises :class:`WebhookNotConfigured` when no signing secret is set and
+    Raises :class:`WebhookNotConfigured` when no signing secret is set,
+    :class:`WebhookPayloadTooLarge` for a body too large to be recorded, and
     ``WebhookVerificationError`` for a missing, wrong or stale signature or a
     body that is not a JSON event.
     """
     secrets = payments_settings.webhook_secrets
     if not secrets:
         raise WebhookNotConfigured()
+    if len(body) > webhook_log.MAX_WEBHOOK_BODY_BYTES:
+        raise WebhookPayloadTooLarge()
     payload = gateway.verify_webhook(body, signature, secrets, payments_settings.webhook_tolerance)
     # Verification succeeded, so the body is valid UTF-8.
     text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
