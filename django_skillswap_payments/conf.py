@@ -27,7 +27,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.views.decorators.debug import sensitive_variables
 
-from .redaction import mask_secret
+from .redaction import mask_secret, uri_option_names
 
 SETTINGS_NAME = "SKILLSWAP_PAYMENTS"
 
@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_MAX_NETWORK_RETRIES": 2,
     "STRIPE_HTTP_CLIENT": None,
     "MONGODB_URI": None,
+    "MONGODB_CLIENT_OPTIONS": None,
     "MONGO_ALIAS": "default",
     "PREMIUM_PRICE": "9.99",
     "CURRENCY": "usd",
@@ -76,7 +77,16 @@ ENV_FALLBACK_KEYS = (
 NONE_MEANS_OFF = ("CHECKOUT_THROTTLE_RATE",)
 
 # Settings that hold credentials; reports must mask them.
-SECRET_KEYS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MONGODB_URI")
+SECRET_KEYS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MONGODB_URI", "MONGODB_CLIENT_OPTIONS")
+
+# pymongo waits 30 s for a server by default (and a socket forever): during an outage every
+# request would hang that long, past Stripe's webhook timeout. These fit a web request; the
+# URI and MONGODB_CLIENT_OPTIONS override them.
+MONGODB_TIMEOUT_DEFAULTS = {
+    "serverSelectionTimeoutMS": 5000,
+    "connectTimeoutMS": 5000,
+    "socketTimeoutMS": 10000,
+}
 
 
 class PaymentsSettings:
@@ -237,6 +247,19 @@ class PaymentsSettings:
         return [item.strip() for item in items if isinstance(item, str) and item.strip()]
 
     @property
+    @sensitive_variables("raw")
+    def mongodb_client_options(self) -> dict[str, Any]:
+        """Extra keyword arguments for the ``MongoClient`` the app creates from ``MONGODB_URI``."""
+        raw = self.MONGODB_CLIENT_OPTIONS
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict) or not all(isinstance(key, str) for key in raw):
+            raise ImproperlyConfigured(
+                f"{SETTINGS_NAME}['MONGODB_CLIENT_OPTIONS'] must be a dict of MongoClient options"
+            )
+        return dict(raw)
+
+    @property
     def allowed_redirect_hosts(self) -> list[str] | None:
         """Hosts allowed in success/cancel URLs, or ``None`` for request host + ``ALLOWED_HOSTS``."""
         raw = self.ALLOWED_REDIRECT_HOSTS
@@ -276,12 +299,30 @@ _connection_lock = threading.Lock()
 
 
 @sensitive_variables()
+def mongo_client_options(uri: str) -> dict[str, Any]:
+    """Keyword arguments for the client registered from ``uri``.
+
+    :data:`MONGODB_TIMEOUT_DEFAULTS` unless the URI or ``MONGODB_CLIENT_OPTIONS``
+    names the option (in any letter case, as MongoDB does), then
+    ``MONGODB_CLIENT_OPTIONS``, then what the app relies on (aware datetimes,
+    standard UUIDs).
+    """
+    configured = payments_settings.mongodb_client_options
+    named = uri_option_names(uri) | {name.lower() for name in configured}
+    options = {name: value for name, value in MONGODB_TIMEOUT_DEFAULTS.items() if name.lower() not in named}
+    options.update(configured)
+    options.update(tz_aware=True, uuidRepresentation="standard")
+    return options
+
+
+@sensitive_variables()
 def ensure_mongo_connection() -> str:
     """Make sure the configured MongoEngine alias is registered; return the alias.
 
     When the host site has not registered ``MONGO_ALIAS`` itself but
-    ``MONGODB_URI`` is set, the alias is registered from that URI. Nothing
-    talks to the server here; pymongo connects on the first query.
+    ``MONGODB_URI`` is set, the alias is registered from that URI with
+    :func:`mongo_client_options`. A connection the host registered is used as
+    it is. Nothing talks to the server here; pymongo connects on the first query.
     """
     from mongoengine.connection import ConnectionFailure, get_connection, register_connection
 
@@ -300,7 +341,7 @@ def ensure_mongo_connection() -> str:
                 raise ImproperlyConfigured(
                     f"MongoDB alias {alias!r} is not registered and MONGODB_URI is not set"
                 ) from None
-            register_connection(alias, host=uri, tz_aware=True, uuidRepresentation="standard")
+            register_connection(alias, host=uri, **mongo_client_options(uri))
     return alias
 
 

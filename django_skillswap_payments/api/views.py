@@ -22,7 +22,15 @@ from ..errors import PaymentError, WebhookProcessingFailed
 from . import schema as openapi
 from . import serializers as s
 from .content import ExactJSONParser, ExactJSONRenderer
-from .errors import error_body, exception_handler, log_gateway_error
+from .errors import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    DATABASE_UNAVAILABLE,
+    error_body,
+    exception_handler,
+    is_database_unavailable,
+    log_database_unavailable,
+    log_gateway_error,
+)
 from .permissions import IsPaymentsUser
 from .throttling import CheckoutRateThrottle
 
@@ -172,4 +180,10 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     except PaymentError as exc:
         log_gateway_error(exc)
         return _json_error(exc.error, exc.message, status=exc.http_status)
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        # Nothing was acknowledged: a 503 makes Stripe deliver the event again later.
+        log_database_unavailable(exc)
+        return _json_error(*DATABASE_UNAVAILABLE, status=503, **{"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
     return JsonResponse({"status": "success"})
