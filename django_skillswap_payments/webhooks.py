@@ -23,8 +23,8 @@ as :class:`WebhookProcessingFailed`; the HTTP layer answers 5xx so Stripe
 delivers the event again, and the next delivery (or
 ``manage.py payments_replay_webhooks``) processes it. Any other error, such
 as the database failing while the event is recorded or its outcome stored,
-propagates as well and becomes a 5xx: nothing is acknowledged before it is
-stored.
+propagates as well and becomes a 5xx (a 503 with ``Retry-After`` when MongoDB
+is unreachable): nothing is acknowledged before it is stored.
 """
 
 from __future__ import annotations

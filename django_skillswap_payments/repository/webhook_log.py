@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import bson
+from bson.errors import InvalidDocument
 from mongoengine.errors import NotUniqueError
 
 from ..documents import WEBHOOK_FAILED, WEBHOOK_RECEIVED, WebhookEvent, utcnow
@@ -78,7 +79,7 @@ def _fits_with_body(copy: dict[str, Any], payload_json: str | None) -> bool:
     body_bytes = len(payload_json.encode("utf-8")) if payload_json else 0
     try:
         copy_bytes = len(bson.encode(copy))
-    except (bson.errors.InvalidDocument, OverflowError):
+    except (InvalidDocument, OverflowError):
         return False
     return body_bytes + copy_bytes <= MAX_RECORD_BYTES
 
