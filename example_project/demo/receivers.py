@@ -24,6 +24,7 @@ def connect() -> None:
     signals.tip_payment_completed.connect(on_tip_completed, dispatch_uid="demo.tip_completed")
     signals.payment_failed.connect(on_payment_failed, dispatch_uid="demo.payment_failed")
     signals.payment_refunded.connect(on_payment_refunded, dispatch_uid="demo.payment_refunded")
+    signals.duplicate_payment_refunded.connect(on_duplicate_refunded, dispatch_uid="demo.duplicate_refunded")
 
 
 def on_premium_completed(sender, payment, from_user_id, amount, currency, **kwargs):
@@ -40,13 +41,32 @@ def on_tip_completed(sender, payment, from_user_id, to_user_id, amount, currency
     _notify(to_user_id, "tip_received", payment, f"{sender_name} tipped you {_money(amount, currency)}{note}")
 
 
-def on_payment_failed(sender, payment, from_user_id, amount, currency, **kwargs):
+def on_payment_failed(sender, payment, from_user_id, amount, currency, final=True, **kwargs):
     reason = getattr(payment, "failure_reason", "") or "the payment did not go through"
-    _notify(from_user_id, "failed", payment, f"A {payment.transaction_type} payment of {_money(amount, currency)} failed: {reason}")
+    what = f"{payment.transaction_type} payment of {_money(amount, currency)}"
+    if not final:
+        # The Checkout page is still open: this was one attempt, not the end.
+        _notify(from_user_id, "declined", payment, f"{reason} Your {what} can still go through: try again on the same checkout page.")
+        return
+    _notify(from_user_id, "failed", payment, f"Your {what} did not go through: {_ENDED.get(reason, reason)}.")
 
 
 def on_payment_refunded(sender, payment, from_user_id, amount, currency, **kwargs):
     _notify(from_user_id, "refunded", payment, f"Your {payment.transaction_type} payment of {_money(amount, currency)} was refunded.")
+
+
+def on_duplicate_refunded(sender, payment, from_user_id, amount, currency, **kwargs):
+    # Premium stays: it was granted by the user's first payment.
+    _notify(from_user_id, "refunded", payment, f"You paid for Premium twice; we refunded the second payment of {_money(amount, currency)}.")
+
+
+# Why a checkout ended, in words (failure_reason of a final payment_failed).
+_ENDED = {
+    "checkout_expired": "the checkout expired",
+    "checkout_canceled": "the checkout was canceled",
+    "checkout_not_found": "the checkout is no longer available",
+    "async_payment_failed": "the bank payment failed",
+}
 
 
 def _money(amount, currency) -> str:
