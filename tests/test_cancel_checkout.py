@@ -11,7 +11,7 @@ import pytest
 
 from django_skillswap_payments import signals
 from django_skillswap_payments.documents import Payment
-from tests.api_helpers import (
+from tests.support.api import (
     BASE,
     CANCEL_URL,
     HISTORY_URL,
@@ -21,10 +21,8 @@ from tests.api_helpers import (
     TIP_URL,
     checkout_url,
     client_for,
-    pending_payment,
-    profile_of,
-    snapshot,
 )
+from tests.support.database import pending_payment, profile_of, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,8 @@ import pytest
 from django_skillswap_payments import gateway, repository, services, signals
 from django_skillswap_payments.documents import Payment, PaymentProfile
 from django_skillswap_payments.errors import AlreadyPremium, GatewayError, PaymentProcessing
-from tests.api_helpers import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, pending_payment
+from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL
+from tests.support.database import pending_payment
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,5 @@
 """The payment state machine: every legal and illegal transition, and races."""
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -9,6 +8,7 @@ from bson import ObjectId
 from django_skillswap_payments import repository, services, signals
 from django_skillswap_payments.documents import Payment
 from django_skillswap_payments.errors import InvalidTransition, PaymentNotFound
+from tests.support.threads import run_together
 
 ALL_STATUSES = ("pending", "completed", "failed", "refunded", "expired")
 LEGAL = {
@@ -191,45 +191,25 @@ def test_lookup_by_session_id_and_missing_payment():
 
 def test_eight_threads_racing_to_complete_one_payment(received):
     payment = make_payment()
-    barrier = threading.Barrier(8)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(complete(repository.get_payment(payment.id)))
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert len(results) == 8
-    assert sum(result.changed for result in results) == 1
+    race = run_together([lambda: complete(repository.get_payment(payment.id))] * 8)
+    assert race.errors == []
+    assert len(race.results) == 8
+    assert sum(result.changed for result in race.results) == 1
     assert [entry[0] for entry in received] == ["premium_payment_completed"]
     assert repository.get_payment(payment.id).status == "completed"
 
 
 def test_completion_racing_failure_yields_one_consistent_outcome(received):
     payment = make_payment()
-    barrier = threading.Barrier(8)
-    results = []
 
-    def worker(index):
-        barrier.wait()
-        current = repository.get_payment(payment.id)
-        results.append(
-            complete(current) if index % 2 else services.fail_payment(current, reason="declined")
-        )
+    def complete_it():
+        return complete(repository.get_payment(payment.id))
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    def fail_it():
+        return services.fail_payment(repository.get_payment(payment.id), reason="declined")
+
+    race = run_together([fail_it, complete_it] * 4)
+    assert race.errors == []
     # Either completion wins outright, or a failure wins and a completion later overrides it
     # (failed -> completed is legal); never two completions.
     assert repository.get_payment(payment.id).status == "completed"
@@ -238,7 +218,7 @@ def test_completion_racing_failure_yields_one_consistent_outcome(received):
     assert names.count("payment_failed") <= 1
 
 
-def test_reference_update_helper_respects_the_state_machine():
+def test_legacy_update_helper_respects_the_state_machine():
     payment = make_payment()
     assert repository.update_payment_transaction_status(str(payment.id), "refunded") is None
     updated = repository.update_payment_transaction_status(

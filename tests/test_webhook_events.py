@@ -10,20 +10,13 @@ from django.core.management import call_command
 from pymongo.errors import AutoReconnect
 from rest_framework.test import APIClient
 
-from django_skillswap_payments import errors, services, webhooks
+from django_skillswap_payments import errors, repository, services, webhooks
 from django_skillswap_payments.documents import Payment, PaymentProfile, Subscription, WebhookEvent
 from django_skillswap_payments.repository import webhook_log
 from django_skillswap_payments.services import transitions
-from tests.api_helpers import (
-    charge_object,
-    deliver,
-    intent_object,
-    pending_payment,
-    post_webhook,
-    profile_of,
-    session_object,
-    signed,
-)
+from tests.support.database import pending_payment, profile_of
+from tests.support.stripe_objects import charge_object, intent_object, session_object
+from tests.support.webhooks import deliver, post_webhook, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -332,7 +325,7 @@ def test_handler_crash_returns_5xx_then_redelivery_processes(anon_client, premiu
     assert signal_log == [("premium_payment_completed", str(premium.id))]
 
 
-def test_dispatch_table_covers_the_reference_events():
+def test_dispatch_table_covers_the_legacy_events():
     for event_type in (
         "checkout.session.completed",
         "payment_intent.succeeded",
@@ -349,6 +342,23 @@ def test_webhook_exceptions_live_in_errors():
     assert webhooks.WebhookEventNotFound is errors.WebhookEventNotFound
     assert issubclass(errors.WebhookNotConfigured, errors.PaymentError)
     assert errors.WebhookNotConfigured().http_status == 500
+
+
+def test_record_webhook_event_counts_attempts():
+    delivery = {
+        "event_id": "evt_2",
+        "event_type": "payment_intent.succeeded",
+        "livemode": False,
+        "api_version": "2026-10-28.endive",
+        "payload": {"id": "evt_2"},
+    }
+    first = repository.record_webhook_event(**delivery)
+    assert (first.status, first.attempts) == ("received", 1)
+    again = repository.record_webhook_event(**delivery)
+    assert again.attempts == 2 and again.id == first.id
+    done = repository.finish_webhook_event("evt_2", "failed", error="boom")
+    assert (done.status, done.last_error) == ("failed", "boom") and done.processed_at
+    assert [event.stripe_event_id for event in repository.webhook_events()] == ["evt_2"]
 
 
 AWKWARD_METADATA = {"a.b": "x", "$c": "y", "nested": {"d.e": {"$f": 1}}}
