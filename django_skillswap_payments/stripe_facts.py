@@ -130,8 +130,11 @@ class CheckoutSessionFacts:
     url: str | None
     payment_mode: bool
     paid: bool
+    # Exactly one of these three is true for a session Stripe reported a known status for.
     open: bool
     expired: bool
+    # Checkout finished; unless ``paid``, a delayed payment method is still clearing or failed.
+    complete: bool
     amount_minor: Any
     currency: Any
     livemode: bool
@@ -139,6 +142,11 @@ class CheckoutSessionFacts:
     customer_id: str | None
     # Our payment id, from the session metadata or client_reference_id.
     payment_id: str | None
+    success_url: str | None = None
+    cancel_url: str | None = None
+    expires_at: dt.datetime | None = None
+    # Only when the PaymentIntent was expanded: whether its payment is still clearing.
+    intent_processing: bool = False
 
 
 def checkout_session(obj: Any) -> CheckoutSessionFacts:
@@ -150,6 +158,7 @@ def checkout_session(obj: Any) -> CheckoutSessionFacts:
         paid=session.get("payment_status") == "paid",
         open=session.get("status") == "open",
         expired=session.get("status") == "expired",
+        complete=session.get("status") == "complete",
         amount_minor=session.get("amount_total"),
         currency=session.get("currency"),
         livemode=session.get("livemode") is True,
@@ -157,6 +166,10 @@ def checkout_session(obj: Any) -> CheckoutSessionFacts:
         customer_id=stripe_id(session.get("customer")),
         payment_id=_text(_metadata(session).get("payment_id"))
         or _text(session.get("client_reference_id")),
+        success_url=_text(session.get("success_url")),
+        cancel_url=_text(session.get("cancel_url")),
+        expires_at=timestamp(session.get("expires_at")),
+        intent_processing=as_mapping(session.get("payment_intent")).get("status") == "processing",
     )
 
 

@@ -211,6 +211,10 @@ def _completion_outcome(result: transitions.TransitionResult) -> Outcome:
     if result.mismatch:
         fields = ", ".join((result.payment.metadata or {}).get("mismatch", {}).get("fields", [])) or "details"
         return ignored(f"Stripe reported a different {fields} for payment {result.payment.id}; nothing granted")
+    if result.duplicate:
+        return processed(
+            f"payment {result.payment.id} duplicates premium payment {result.payment.duplicate_of}; refunded"
+        )
     return processed(_transition_note(result))
 
 
@@ -275,8 +279,13 @@ def on_payment_intent_failed(event: StripeEvent) -> Outcome:
     payment = _intent_payment(intent.id, intent.payment_id)
     if payment is None:
         return ignored("No payment for this PaymentIntent")
+    # Checkout lets the buyer try again on the same page, so a failed attempt ends nothing:
+    # the checkout.session.* events say when the checkout itself is over.
     result = transitions.fail_payment(
-        payment, reason=intent.failure_message or "payment_failed", payment_intent_id=intent.id
+        payment,
+        reason=intent.failure_message or "payment_failed",
+        payment_intent_id=intent.id,
+        final=False,
     )
     return processed(_transition_note(result))
 

@@ -72,7 +72,13 @@ class PaymentsAPIView(APIView):
 
 
 def _checkout_response(start: services.CheckoutStart) -> Response:
-    return Response({"session_id": start.session_id, "url": start.url})
+    return Response({
+        "session_id": start.session_id,
+        "url": start.url,
+        "reused": start.reused,
+        "success_url": start.success_url,
+        "cancel_url": start.cancel_url,
+    })
 
 
 CHECKOUT_ERRORS = openapi.errors(400, 401, 404, 409, 413, 415, 429, 500, 502, 503)
@@ -142,6 +148,17 @@ class CheckoutSessionView(PaymentsAPIView):
     def get(self, request, session_id: str):
         s.validate_session_id(session_id)
         payment = services.confirm_checkout_session(self.existing_profile(), session_id)
+        return Response(s.CheckoutStatusSerializer(payment).data)
+
+
+class CheckoutCancelView(PaymentsAPIView):
+    """POST ``checkout/<session_id>/cancel/``: expire the caller's unpaid checkout (owner only)."""
+
+    @openapi.document(request=None, responses={200: s.CheckoutStatusSerializer,
+                                               **openapi.errors(400, 401, 404, 409, 502, 503)})
+    def post(self, request, session_id: str):
+        s.validate_session_id(session_id)
+        payment = services.cancel_checkout_session(self.existing_profile(), session_id)
         return Response(s.CheckoutStatusSerializer(payment).data)
 
 

@@ -25,6 +25,7 @@ def connect() -> None:
     signals.tip_payment_completed.connect(on_tip_completed, dispatch_uid="demo.tip_completed")
     signals.payment_failed.connect(on_payment_failed, dispatch_uid="demo.payment_failed")
     signals.payment_refunded.connect(on_payment_refunded, dispatch_uid="demo.payment_refunded")
+    signals.duplicate_payment_refunded.connect(on_duplicate_refunded, dispatch_uid="demo.duplicate_refunded")
 
 
 def on_premium_completed(sender, payment, from_user_id, amount_minor, currency, **kwargs):
@@ -42,10 +43,17 @@ def on_tip_completed(sender, payment, from_user_id, to_user_id, amount_minor, cu
     _notify(to_user_id, "tip_received", payment, f"{sender_name} tipped you {money}{note}")
 
 
-def on_payment_failed(sender, payment, from_user_id, amount_minor, currency, **kwargs):
+def on_payment_failed(sender, payment, from_user_id, amount_minor, currency, final=True, **kwargs):
     reason = getattr(payment, "failure_reason", "") or "the payment did not go through"
-    what = _KINDS.get(payment.transaction_type, "payment")
-    _notify(from_user_id, "failed", payment, f"Your {what} of {_money(amount_minor, currency)} failed: {reason}")
+    what = f"{_KINDS.get(payment.transaction_type, 'payment')} of {_money(amount_minor, currency)}"
+    if not final:
+        # The Checkout page is still open: this was one attempt, not the end.
+        _notify(from_user_id, "declined", payment, f"{reason} Your {what} can still go through: try again on the same checkout page.")
+        return
+    if reason in _ENDED:
+        _notify(from_user_id, "failed", payment, f"Your {what} was not completed: {_ENDED[reason]}.")
+        return
+    _notify(from_user_id, "failed", payment, f"Your {what} failed: {reason}")
 
 
 def on_payment_refunded(sender, payment, from_user_id, amount_minor, currency, **kwargs):
@@ -53,6 +61,17 @@ def on_payment_refunded(sender, payment, from_user_id, amount_minor, currency, *
     _notify(from_user_id, "refunded", payment, f"Your {what} of {_money(amount_minor, currency)} was refunded.")
 
 
+def on_duplicate_refunded(sender, payment, from_user_id, amount_minor, currency, **kwargs):
+    # Premium stays: it was granted by the user's first payment.
+    _notify(from_user_id, "refunded", payment, f"You paid for Premium twice; we refunded the second payment of {_money(amount_minor, currency)}.")
+
+
+# Why a checkout ended unpaid, in words (failure_reason of a final payment_failed).
+_ENDED = {
+    "checkout_expired": "the checkout expired",
+    "checkout_canceled": "the checkout was canceled",
+    "checkout_not_found": "the checkout is no longer available",
+}
 _KINDS = {"premium": "Premium payment", "tip": "tip"}
 # What the front end's Intl.NumberFormat("en-US") writes before the amount; other currencies get their code.
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$"}

@@ -103,6 +103,26 @@ class NotificationTextTests(TestCase):
         self.assertIn("Your Premium payment of $1,234.56 failed", texts["failed"])
         self.assertEqual(texts["refunded"], "Your Premium payment of $1,234.56 was refunded.")
 
+    def test_a_declined_card_invites_another_try_and_an_ended_checkout_says_why(self):
+        bob = make_user("bob")
+        profile = get_or_create_profile(bob)
+        declined = PaymentFactory(sender=profile, failed=True, failure_final=False)
+        signals.dispatch(declined)
+        declined.status, declined.failure_reason, declined.failure_final = "expired", "checkout_canceled", None
+        signals.dispatch(declined)
+        signals.dispatch(PaymentFactory(sender=profile, completed=True, duplicate_of=declined.id))
+        signals.dispatch(PaymentFactory(sender=profile, refunded=True, duplicate_of=declined.id))
+        texts = {n.kind: n.text for n in Notification.objects.filter(user=bob)}
+        self.assertEqual(
+            texts["declined"],
+            "Your card was declined. Your Premium payment of $9.99 can still go through: "
+            "try again on the same checkout page.",
+        )
+        self.assertEqual(texts["failed"], "Your Premium payment of $9.99 was not completed: the checkout was canceled.")
+        # A second premium payment grants nothing, and its refund takes nothing away.
+        self.assertNotIn("premium", texts)
+        self.assertEqual(texts["refunded"], "You paid for Premium twice; we refunded the second payment of $9.99.")
+
 
 UNKNOWN_PAGES = ["/no-such-page/", "/no-such-page", "/dashboard/nope/", "/a/b/c.txt", "/.env", "/admin/"]
 UNKNOWN_API = ["/api/nope/", "/api/payments/nope/", "/api/payments/", "/api/auth/nope"]
