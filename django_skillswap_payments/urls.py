@@ -38,6 +38,7 @@ urlpatterns = [
     *both_spellings("tip/history/", views.TipHistoryView.as_view(), "tip-history"),
     *both_spellings("webhook/", views.stripe_webhook, "webhook"),
     *both_spellings("checkout/<str:session_id>/", views.CheckoutSessionView.as_view(), "checkout-session"),
+    *both_spellings("checkout/<str:session_id>/cancel/", views.CheckoutCancelView.as_view(), "checkout-cancel"),
     *both_spellings("payments/history/", views.PaymentHistoryView.as_view(), "payment-history"),
 ]
 

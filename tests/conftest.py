@@ -18,7 +18,7 @@ from pymongo import MongoClient
 from django_skillswap_payments.testing.mongo import LocalMongoServer, with_database
 
 # Shared fixtures (users, API clients, the wired-in Stripe emulator, a signal log).
-pytest_plugins = ("tests.api_support",)
+pytest_plugins = ("tests.support.fixtures",)
 
 MONGO_ALIAS = "default"
 

@@ -8,14 +8,8 @@ from decimal import Decimal
 import pytest
 
 from django_skillswap_payments.documents import Payment
-from tests.api_helpers import (
-    CANCEL_URL,
-    SUCCESS_URL,
-    TIP_URL,
-    assert_nothing_written,
-    profile_of,
-    snapshot,
-)
+from tests.support.api import CANCEL_URL, SUCCESS_URL, TIP_URL
+from tests.support.database import assert_nothing_written, profile_of, snapshot
 
 pytestmark = pytest.mark.django_db
 

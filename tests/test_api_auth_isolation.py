@@ -5,20 +5,18 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from tests.api_helpers import (
+from tests.support.api import (
     HISTORY_URL,
     PREMIUM_URL,
     STATUS_URL,
     TIP_HISTORY_URL,
     TIP_URL,
-    assert_nothing_written,
     checkout_url,
     client_for,
-    deliver,
-    pending_payment,
-    profile_of,
-    session_object,
 )
+from tests.support.database import assert_nothing_written, pending_payment, profile_of
+from tests.support.stripe_objects import session_object
+from tests.support.webhooks import deliver
 
 pytestmark = pytest.mark.django_db
 

@@ -8,16 +8,9 @@ import pytest
 from bson import ObjectId
 from django.test import override_settings
 
-from tests.api_helpers import (
-    CANCEL_URL,
-    PREMIUM_URL,
-    SUCCESS_URL,
-    TIP_URL,
-    assert_nothing_written,
-    payments_config,
-    profile_of,
-    snapshot,
-)
+from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, TIP_URL
+from tests.support.config import payments_config
+from tests.support.database import assert_nothing_written, profile_of, snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from django_skillswap_payments.documents import Payment
-from tests.api_helpers import HISTORY_URL, assert_nothing_written, pending_payment, profile_of
+from tests.support.api import HISTORY_URL
+from tests.support.database import assert_nothing_written, pending_payment, profile_of
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""POST premium/create-checkout/: the reference contract and its error cases."""
+"""POST premium/create-checkout/: the legacy contract and its error cases."""
 
 from __future__ import annotations
 
@@ -6,19 +6,11 @@ import pytest
 from django.test import override_settings
 
 from django_skillswap_payments.documents import Payment, PaymentProfile
-from tests.api_helpers import (
-    CANCEL_URL,
-    PREMIUM_URL,
-    SUCCESS_URL,
-    assert_nothing_written,
-    client_for,
-    deliver,
-    payments_config,
-    pending_payment,
-    profile_of,
-    session_object,
-    snapshot,
-)
+from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, client_for
+from tests.support.config import payments_config
+from tests.support.database import assert_nothing_written, pending_payment, profile_of, snapshot
+from tests.support.stripe_objects import line_items, session_object
+from tests.support.webhooks import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +27,9 @@ def test_creates_a_checkout_session_with_exact_parameters(emulated_stripe, alice
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"session_id", "url"}
+    assert set(body) == {"session_id", "url", "reused", "success_url", "cancel_url"}
+    assert body["reused"] is False
+    assert (body["success_url"], body["cancel_url"]) == (SUCCESS_URL + "?session_id={CHECKOUT_SESSION_ID}", CANCEL_URL)
     assert body["session_id"].startswith("cs_test_")
     assert body["url"].endswith(f"/c/pay/{body['session_id']}")
 
@@ -55,12 +49,7 @@ def test_creates_a_checkout_session_with_exact_parameters(emulated_stripe, alice
     tags = {"payment_id": str(payment.id), "type": "premium", "from_user_id": str(profile.id)}
     assert session_call.params == {
         "mode": "payment",
-        "line_items": [
-            {
-                "price_data": {"currency": "usd", "unit_amount": 999, "product_data": {"name": "SkillSwap Premium"}},
-                "quantity": 1,
-            }
-        ],
+        "line_items": line_items(),
         "client_reference_id": str(payment.id),
         "metadata": tags,
         "payment_intent_data": {"metadata": tags},
@@ -83,7 +72,8 @@ def test_repeated_start_returns_the_open_session(emulated_stripe, alice_client):
     first = _start(alice_client).json()
     second = _start(alice_client).json()
 
-    assert first == second
+    assert (first["reused"], second["reused"]) == (False, True)
+    assert {**first, "reused": True} == second
     assert len(emulated_stripe.requests_to("POST", "/v1/checkout/sessions")) == 1
     assert Payment.objects.count() == 1
 
@@ -101,7 +91,7 @@ def test_user_with_premium_gets_400_and_nothing_happens(emulated_stripe, alice, 
     assert_nothing_written(mongo_database, before)
 
 
-def test_missing_profile_gives_the_reference_404_when_profiles_are_not_created(
+def test_missing_profile_gives_the_legacy_404_when_profiles_are_not_created(
     emulated_stripe, alice_client, mongo_database
 ):
     with override_settings(SKILLSWAP_PAYMENTS=payments_config(CREATE_PROFILES=False)):
@@ -124,7 +114,7 @@ def test_missing_profile_gives_the_reference_404_when_profiles_are_not_created(
         ({"network": True, "message": "connection reset"}, 503),
     ],
 )
-def test_stripe_failures_give_the_reference_error_shape(emulated_stripe, alice_client, mongo_database, failure, status):
+def test_stripe_failures_give_the_legacy_error_shape(emulated_stripe, alice_client, mongo_database, failure, status):
     emulated_stripe.inject_failure("POST", "/v1/checkout/sessions", **failure)
 
     response = _start(alice_client)

@@ -5,16 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from tests.api_helpers import (
-    CANCEL_URL,
-    PREMIUM_URL,
-    SUCCESS_URL,
-    TIP_URL,
-    assert_nothing_written,
-    payments_config,
-    profile_of,
-    snapshot,
-)
+from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, TIP_URL
+from tests.support.config import payments_config
+from tests.support.database import assert_nothing_written, profile_of, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +159,13 @@ def test_explicit_redirect_hosts_replace_the_defaults(emulated_stripe, alice_cli
         assert ok.status_code == 200
         assert _start(alice_client, success="https://app.example.org.evil/ok",
                       cancel="https://app.example.org/no").status_code == 400
+
+
+def test_api_passes_a_lower_cased_scheme_to_stripe(emulated_stripe, alice_client):
+    response = alice_client.post(
+        PREMIUM_URL, {"success_url": "HTTP://testserver/done", "cancel_url": CANCEL_URL}, format="json"
+    )
+
+    assert response.status_code == 200
+    (call,) = emulated_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert call.params["success_url"].startswith("http://testserver/done")

@@ -7,15 +7,10 @@ from django.test import override_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from tests.api_helpers import (
-    BASE,
-    CANCEL_URL,
-    SUCCESS_URL,
-    deliver,
-    pending_payment,
-    profile_of,
-    session_object,
-)
+from tests.support.api import BASE, CANCEL_URL, SUCCESS_URL
+from tests.support.database import pending_payment, profile_of
+from tests.support.stripe_objects import session_object
+from tests.support.webhooks import signed
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +24,7 @@ ROUTES = [
     ("tip-history", "tip/history/", READ_ONLY),
     ("webhook", "webhook/", POST_ONLY),
     ("checkout-session", "checkout/cs_test_123/", READ_ONLY),
+    ("checkout-cancel", "checkout/cs_test_123/cancel/", POST_ONLY),
     ("payment-history", "payments/history/", READ_ONLY),
 ]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
@@ -51,7 +47,7 @@ def _assert_json(response, status: int, error: str | None = None) -> None:
 
 @pytest.mark.parametrize(("name", "path", "allow"), ROUTES)
 def test_reverse_gives_the_canonical_spelling(name, path, allow):
-    kwargs = {"session_id": "cs_test_123"} if name == "checkout-session" else None
+    kwargs = {"session_id": "cs_test_123"} if name.startswith("checkout-") else None
     assert reverse(f"payments:{name}", kwargs=kwargs) == BASE + path
 
 
@@ -107,14 +103,21 @@ def test_checkout_session_both_spellings(alice_client, slash):
 
 
 @pytest.mark.parametrize("slash", [True, False])
-def test_webhook_both_spellings(alice, anon_client, slash, monkeypatch):
+def test_webhook_both_spellings(alice, anon_client, slash):
     payment = pending_payment(profile_of(alice))
-    monkeypatch.setattr("tests.api_helpers.WEBHOOK_URL", _spellings("webhook/")[0 if slash else 1])
+    payload, signature = signed("checkout.session.completed", session_object(payment))
 
-    response = deliver(anon_client, "checkout.session.completed", session_object(payment))
+    response = anon_client.post(_spellings("webhook/")[0 if slash else 1], data=payload,
+                                content_type="application/json", HTTP_STRIPE_SIGNATURE=signature)
 
     _assert_json(response, 200)
     assert response.json() == {"status": "success"}
+
+
+@pytest.mark.parametrize("slash", [True, False])
+def test_checkout_cancel_both_spellings(alice_client, slash):
+    response = alice_client.post(_spellings("checkout/cs_test_unknown/cancel/")[0 if slash else 1])
+    _assert_json(response, 404, "Payment not found")
 
 
 @pytest.mark.parametrize("debug", [False, True])
@@ -151,6 +154,8 @@ UNKNOWN_PATHS = [
     "checkout/",
     "checkout//",
     "checkout/cs_1/extra/",
+    "checkout/cs_1/cancel/x",
+    "checkout/cs_1/cancel//",
     "webhook/x",
     "webhooks/",
     "payments/",
@@ -187,11 +192,6 @@ def test_paths_outside_the_prefix_are_left_to_the_site(alice_client):
     response = alice_client.get("/elsewhere/")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
-
-
-@pytest.fixture
-def anon_client():
-    return APIClient()
 
 
 # -- the schema route --------------------------------------------------------------------

@@ -10,16 +10,10 @@ import pytest
 from bson import ObjectId
 
 from django_skillswap_payments.documents import Payment
-from tests.api_helpers import (
-    HISTORY_URL,
-    STATUS_URL,
-    TIP_HISTORY_URL,
-    assert_nothing_written,
-    deliver,
-    pending_payment,
-    profile_of,
-    session_object,
-)
+from tests.support.api import HISTORY_URL, STATUS_URL, TIP_HISTORY_URL
+from tests.support.database import assert_nothing_written, pending_payment, profile_of
+from tests.support.stripe_objects import session_object
+from tests.support.webhooks import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +45,7 @@ def test_status_with_pending_payment_is_still_none(alice, alice_client):
     assert alice_client.get(STATUS_URL).json() == {"is_premium": False, "status": "none", "subscription": None}
 
 
-def test_status_after_payment_matches_the_reference_shape(alice, alice_client):
+def test_status_after_payment_matches_the_legacy_shape(alice, alice_client):
     payment = _complete(alice_client, pending_payment(profile_of(alice)))
 
     response = alice_client.get(STATUS_URL)
@@ -101,6 +95,8 @@ def test_tip_history_shape_order_and_totals(alice, bob, alice_client):
         "status": "pending",
         "message": "thanks",
         "created_at": "2025-01-29T11:50:00Z",
+        # Stored without the session's own expiry: Stripe's longest lifetime.
+        "expires_at": "2025-01-30T11:50:00Z",
     }
     # Amounts are exact JSON numbers with two decimals.
     assert b'"amount":25.50' in response.content

@@ -9,15 +9,9 @@ from bson import ObjectId
 from django.test import override_settings
 
 from django_skillswap_payments.documents import Payment
-from tests.api_helpers import (
-    CANCEL_URL,
-    SUCCESS_URL,
-    TIP_URL,
-    assert_nothing_written,
-    payments_config,
-    profile_of,
-    snapshot,
-)
+from tests.support.api import CANCEL_URL, SUCCESS_URL, TIP_URL
+from tests.support.config import payments_config
+from tests.support.database import assert_nothing_written, profile_of, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +52,8 @@ def test_creates_tip_checkout(emulated_stripe, alice_client, sender, recipient):
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"session_id", "url"}
+    assert set(body) == {"session_id", "url", "reused", "success_url", "cancel_url"}
+    assert body["reused"] is False
     payment = Payment.objects.get(stripe_session_id=body["session_id"])
     assert payment.transaction_type == "tip"
     assert payment.from_user_id == sender.id

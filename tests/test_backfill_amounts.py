@@ -1,4 +1,4 @@
-"""Payments written by the original system (float amounts, no minor units) are made exact."""
+"""Payments written by the legacy system (float amounts, no minor units) are made exact."""
 
 import io
 from decimal import Decimal
@@ -11,7 +11,7 @@ from django_skillswap_payments import repository, services
 from django_skillswap_payments.documents import Payment
 
 
-def insert_original_payment(mongo_database, **fields):
+def insert_legacy_payment(mongo_database, **fields):
     document = {
         "transaction_type": "tip",
         "from_user_id": ObjectId(),
@@ -27,9 +27,9 @@ def insert_original_payment(mongo_database, **fields):
 
 
 def test_float_amounts_become_exact_minor_units(mongo_database):
-    tip = insert_original_payment(mongo_database, amount=0.1 + 0.2 - 0.2)  # 0.10000000000000003
-    premium = insert_original_payment(mongo_database, amount=9.99, transaction_type="premium")
-    whole = insert_original_payment(mongo_database, amount=25, currency="USD")
+    tip = insert_legacy_payment(mongo_database, amount=0.1 + 0.2 - 0.2)  # 0.10000000000000003
+    premium = insert_legacy_payment(mongo_database, amount=9.99, transaction_type="premium")
+    whole = insert_legacy_payment(mongo_database, amount=25, currency="USD")
 
     report = repository.backfill_minor_units()
 
@@ -43,7 +43,7 @@ def test_float_amounts_become_exact_minor_units(mongo_database):
 
 
 def test_backfilled_payment_completes_with_stripes_figures(mongo_database):
-    payment_id = insert_original_payment(mongo_database, amount=12.5)
+    payment_id = insert_legacy_payment(mongo_database, amount=12.5)
     repository.backfill_minor_units()
     result = services.complete_payment(
         payment_id, payment_intent_id="pi_legacy", amount_minor=1250, currency="usd", livemode=False
@@ -53,7 +53,7 @@ def test_backfilled_payment_completes_with_stripes_figures(mongo_database):
 
 
 def test_a_second_run_changes_nothing_and_dry_run_writes_nothing(mongo_database):
-    payment_id = insert_original_payment(mongo_database, amount=3.0)
+    payment_id = insert_legacy_payment(mongo_database, amount=3.0)
     assert repository.backfill_minor_units(dry_run=True).updated == [payment_id]
     assert "amount_minor" not in mongo_database.payments.find_one({"_id": payment_id})
     assert repository.backfill_minor_units().updated == [payment_id]
@@ -61,8 +61,8 @@ def test_a_second_run_changes_nothing_and_dry_run_writes_nothing(mongo_database)
 
 
 def test_command_reports_and_fails_on_amounts_it_cannot_convert(mongo_database):
-    insert_original_payment(mongo_database, amount=5.0)
-    bad = insert_original_payment(mongo_database, amount="lots")
+    insert_legacy_payment(mongo_database, amount=5.0)
+    bad = insert_legacy_payment(mongo_database, amount="lots")
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError):
         call_command("payments_backfill_amounts", stdout=out, stderr=err)

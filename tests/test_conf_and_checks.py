@@ -11,7 +11,8 @@ from django.test import override_settings
 
 from django_skillswap_payments import conf
 from django_skillswap_payments.checks import check_mongodb, check_settings
-from django_skillswap_payments.conf import STRIPE_API_VERSION, mask_secret, payments_settings
+from django_skillswap_payments.conf import STRIPE_API_VERSION, mask_secret
+from django_skillswap_payments.conf import payments_settings as app_settings
 
 BASE = {
     "STRIPE_SECRET_KEY": "sk_test_suite",
@@ -32,34 +33,34 @@ def ids(messages):
 
 
 def test_defaults_and_typed_accessors():
-    assert payments_settings.premium_price == Decimal("9.99")
-    assert payments_settings.currency == "usd"
-    assert payments_settings.tip_min == Decimal("1.00")
-    assert payments_settings.tip_max == Decimal("1000.00")
-    assert payments_settings.tip_message_max_length == 500
-    assert payments_settings.max_network_retries == 2
-    assert payments_settings.webhook_tolerance == 300
-    assert payments_settings.checkout_session_reuse_seconds == 23 * 3600
-    assert payments_settings.STRIPE_API_VERSION == STRIPE_API_VERSION == "2026-10-28.endive"
-    assert payments_settings.STRIPE_API_BASE is None
-    assert payments_settings.webhook_secrets == ["whsec_test_suite"]
-    assert payments_settings.test_mode is True
-    assert payments_settings.allowed_redirect_hosts is None
+    assert app_settings.premium_price == Decimal("9.99")
+    assert app_settings.currency == "usd"
+    assert app_settings.tip_min == Decimal("1.00")
+    assert app_settings.tip_max == Decimal("1000.00")
+    assert app_settings.tip_message_max_length == 500
+    assert app_settings.max_network_retries == 2
+    assert app_settings.webhook_tolerance == 300
+    assert app_settings.checkout_session_reuse_seconds == 23 * 3600
+    assert app_settings.STRIPE_API_VERSION == STRIPE_API_VERSION == "2026-10-28.endive"
+    assert app_settings.STRIPE_API_BASE is None
+    assert app_settings.webhook_secrets == ["whsec_test_suite"]
+    assert app_settings.test_mode is True
+    assert app_settings.allowed_redirect_hosts is None
 
 
 def test_unknown_attribute_is_an_error():
     with pytest.raises(AttributeError):
-        payments_settings.NOT_A_SETTING  # noqa: B018
+        app_settings.NOT_A_SETTING  # noqa: B018
 
 
 def test_override_settings_clears_the_cache():
-    assert payments_settings.premium_price == Decimal("9.99")
+    assert app_settings.premium_price == Decimal("9.99")
     with override_settings(
         SKILLSWAP_PAYMENTS={**BASE, "PREMIUM_PRICE": "19.50", "CURRENCY": "EUR"}
     ):
-        assert payments_settings.premium_price == Decimal("19.50")
-        assert payments_settings.currency == "eur"
-    assert payments_settings.premium_price == Decimal("9.99")
+        assert app_settings.premium_price == Decimal("19.50")
+        assert app_settings.currency == "eur"
+    assert app_settings.premium_price == Decimal("9.99")
 
 
 def test_environment_fallback(monkeypatch):
@@ -67,21 +68,21 @@ def test_environment_fallback(monkeypatch):
     monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", "whsec_one, whsec_two")
     monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:1/x")
     with override_settings(SKILLSWAP_PAYMENTS={"STRIPE_SECRET_KEY": "sk_test_x"}):
-        assert payments_settings.STRIPE_PUBLISHABLE_KEY == "pk_test_from_env"
-        assert payments_settings.source("STRIPE_PUBLISHABLE_KEY") == "environment"
-        assert payments_settings.source("STRIPE_SECRET_KEY") == "settings"
-        assert payments_settings.source("CURRENCY") == "default"
-        assert payments_settings.webhook_secrets == ["whsec_one", "whsec_two"]
-        assert payments_settings.MONGODB_URI == "mongodb://127.0.0.1:1/x"
+        assert app_settings.STRIPE_PUBLISHABLE_KEY == "pk_test_from_env"
+        assert app_settings.source("STRIPE_PUBLISHABLE_KEY") == "environment"
+        assert app_settings.source("STRIPE_SECRET_KEY") == "settings"
+        assert app_settings.source("CURRENCY") == "default"
+        assert app_settings.webhook_secrets == ["whsec_one", "whsec_two"]
+        assert app_settings.MONGODB_URI == "mongodb://127.0.0.1:1/x"
     # The dict wins over the environment.
-    assert payments_settings.STRIPE_PUBLISHABLE_KEY == "pk_test_suite"
+    assert app_settings.STRIPE_PUBLISHABLE_KEY == "pk_test_suite"
 
 
 def test_webhook_secret_list_for_rotation():
     with override_settings(
         SKILLSWAP_PAYMENTS={**BASE, "STRIPE_WEBHOOK_SECRET": ["whsec_new", " whsec_old ", ""]}
     ):
-        assert payments_settings.webhook_secrets == ["whsec_new", "whsec_old"]
+        assert app_settings.webhook_secrets == ["whsec_new", "whsec_old"]
 
 
 @pytest.mark.parametrize(
@@ -111,7 +112,7 @@ def test_invalid_values_raise_and_fail_the_check(key, value):
             "WEBHOOK_TOLERANCE": "webhook_tolerance",
         }[key]
         with pytest.raises(ImproperlyConfigured):
-            getattr(payments_settings, accessor)
+            getattr(app_settings, accessor)
 
 
 def test_valid_configuration_passes_the_checks():

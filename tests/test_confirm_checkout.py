@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from django_skillswap_payments.documents import Payment
 from django_skillswap_payments.testing.webhooks import encode_event, sign_payload
-from tests.api_helpers import (
-    CANCEL_URL,
-    PREMIUM_URL,
-    SUCCESS_URL,
-    checkout_url,
-    client_for,
-    configured_secret,
-    post_webhook,
-)
+from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, checkout_url, client_for
+from tests.support.threads import run_together
+from tests.support.webhooks import configured_secret, post_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -131,25 +123,10 @@ def test_confirmation_racing_the_webhook_sends_one_signal(emulated_stripe, alice
         lambda: post_webhook(client_for(), *session_delivery),
         lambda: post_webhook(client_for(), *intent_delivery),
     ]
-    barrier = threading.Barrier(len(jobs))
-    statuses: list[int] = []
-    errors: list[BaseException] = []
+    race = run_together(jobs)
 
-    def run(job):
-        try:
-            barrier.wait(timeout=10)
-            statuses.append(job().status_code)
-        except BaseException as exc:  # surfaced below; a thread must not swallow a failure
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert errors == []
-    assert sorted(statuses) == [200] * len(jobs)
+    assert race.errors == []
+    assert sorted(response.status_code for response in race.results) == [200] * len(jobs)
     payment = Payment.objects.get(stripe_session_id=session_id)
     assert payment.status == "completed"
     assert signal_log == [("premium_payment_completed", str(payment.id))]

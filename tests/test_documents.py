@@ -28,7 +28,7 @@ def make_payment(**overrides):
     return repository.create_pending_payment(**fields)
 
 
-def test_collections_match_the_reference_and_indexes_are_not_automatic():
+def test_collections_match_the_legacy_system_and_indexes_are_not_automatic():
     assert Payment._get_collection_name() == "payments"
     assert Subscription._get_collection_name() == "subscriptions"
     assert PaymentProfile._get_collection_name() == "payment_profiles"
@@ -61,7 +61,7 @@ def test_money_is_stored_exactly():
     assert Payment.objects.get(id=payment.id).amount == Decimal("10.10")
 
 
-def test_premium_payment_stores_null_recipient_like_the_reference():
+def test_premium_payment_stores_null_recipient_like_the_legacy_system():
     payment = make_payment(transaction_type="premium", to_user_id=None)
     raw = Payment._get_collection().find_one({"_id": payment.id})
     assert "to_user_id" in raw and raw["to_user_id"] is None
@@ -114,29 +114,7 @@ def test_webhook_events_and_subscriptions_are_unique():
         Subscription(user_id=ObjectId(), stripe_subscription_id="sub_1", status="active").save()
 
 
-def test_record_webhook_event_counts_attempts():
-    first = repository.record_webhook_event(
-        event_id="evt_2",
-        event_type="payment_intent.succeeded",
-        livemode=False,
-        api_version="2026-10-28.endive",
-        payload={"id": "evt_2"},
-    )
-    assert (first.status, first.attempts) == ("received", 1)
-    again = repository.record_webhook_event(
-        event_id="evt_2",
-        event_type="payment_intent.succeeded",
-        livemode=False,
-        api_version="2026-10-28.endive",
-        payload={"id": "evt_2"},
-    )
-    assert again.attempts == 2 and again.id == first.id
-    done = repository.finish_webhook_event("evt_2", "failed", error="boom")
-    assert (done.status, done.last_error) == ("failed", "boom") and done.processed_at
-    assert [event.stripe_event_id for event in repository.webhook_events()] == ["evt_2"]
-
-
-def test_reference_create_helper():
+def test_legacy_create_helper():
     sender, recipient = ObjectId(), ObjectId()
     payment = repository.create_payment_transaction(
         "tip",

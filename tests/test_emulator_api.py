@@ -14,6 +14,7 @@ from django_skillswap_payments.testing.emulator import DEFAULT_PUBLIC_URL, Strip
 from django_skillswap_payments.testing.emulator.api import ROUTES, handle_api_request
 from django_skillswap_payments.testing.emulator.params import annotation_kinds
 from django_skillswap_payments.testing.webhooks import DEFAULT_API_VERSION
+from tests.support.stripe_objects import line_items
 
 API_KEY = "sk_test_emulator"
 NOW = 1_800_000_000
@@ -22,16 +23,7 @@ NOW = 1_800_000_000
 def session_params(**overrides):
     params = {
         "mode": "payment",
-        "line_items": [
-            {
-                "price_data": {
-                    "currency": "usd",
-                    "unit_amount": 999,
-                    "product_data": {"name": "SkillSwap Premium"},
-                },
-                "quantity": 1,
-            }
-        ],
+        "line_items": line_items(),
         "client_reference_id": "payment-1",
         "metadata": {"type": "premium", "payment_id": "payment-1"},
         "payment_intent_data": {"metadata": {"type": "premium", "payment_id": "payment-1"}},
@@ -261,18 +253,7 @@ def test_session_expires_when_the_clock_passes_expires_at(emulator, client):
             "line_items[0][price]",
         ),
         (
-            {
-                "line_items": [
-                    {
-                        "price_data": {
-                            "currency": "usd",
-                            "unit_amount": 10,
-                            "product_data": {"name": "x"},
-                        },
-                        "quantity": 1,
-                    }
-                ]
-            },
+            {"line_items": line_items(10, "x")},
             "must add up to at least $0.50 usd",
             "line_items",
         ),

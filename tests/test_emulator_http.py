@@ -19,6 +19,7 @@ import stripe
 from django.test import Client, override_settings
 
 from django_skillswap_payments.testing.emulator import EmulatorServer, StripeEmulator, django_urls
+from tests.support.stripe_objects import line_items
 
 API_KEY = "sk_test_emulator"
 SECRET = "whsec_http_tests"
@@ -35,16 +36,7 @@ PAYMENT_EVENTS = {
 def session_params(**overrides):
     params = {
         "mode": "payment",
-        "line_items": [
-            {
-                "price_data": {
-                    "currency": "usd",
-                    "unit_amount": 999,
-                    "product_data": {"name": "SkillSwap Premium"},
-                },
-                "quantity": 1,
-            }
-        ],
+        "line_items": line_items(),
         "metadata": {"type": "premium"},
         "payment_intent_data": {"metadata": {"type": "premium", "payment_id": "p-1"}},
         "success_url": SUCCESS_URL,

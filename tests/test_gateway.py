@@ -18,6 +18,7 @@ from django.test import override_settings
 
 from django_skillswap_payments import gateway, repository
 from django_skillswap_payments.errors import GatewayError, WebhookVerificationError
+from tests.support.stripe_objects import line_items
 
 
 @pytest.fixture
@@ -114,16 +115,7 @@ def test_checkout_session_parameters(emulated_stripe, payment):
     assert call.idempotency_key == f"skillswap-checkout-{payment.id}"
     assert call.params == {
         "mode": "payment",
-        "line_items": [
-            {
-                "price_data": {
-                    "currency": "usd",
-                    "unit_amount": 1234,
-                    "product_data": {"name": "A tip"},
-                },
-                "quantity": 1,
-            }
-        ],
+        "line_items": line_items(1234, "A tip"),
         "client_reference_id": str(payment.id),
         "metadata": tags(payment),
         "payment_intent_data": {"metadata": tags(payment)},

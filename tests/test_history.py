@@ -1,16 +1,12 @@
-"""Premium status, tip history, payment history and the reference read helpers."""
+"""Premium status, tip history, payment history and the legacy read helpers."""
 
 import datetime as dt
-import threading
 from decimal import Decimal
 
 import pytest
-from bson import ObjectId
-from django.contrib.auth.models import AnonymousUser
 
-from django_skillswap_payments import repository, services, users
+from django_skillswap_payments import repository, services
 from django_skillswap_payments.documents import Payment, PaymentProfile, Subscription
-from django_skillswap_payments.errors import InvalidRecipientId, ProfileNotFound, RecipientNotFound
 
 T0 = dt.datetime(2025, 1, 29, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -153,7 +149,7 @@ def test_payment_history_filters(alice, bob):
     assert len(services.get_payment_history(alice, limit=1)) == 1
 
 
-def test_reference_read_helpers(alice, bob):
+def test_legacy_read_helpers(alice, bob):
     given = tip(alice, bob, "2", "completed", 1)
     got = tip(bob, alice, "3", "pending", 2)
     assert ids(repository.get_user_tips_given(str(alice.id))) == [given.id]
@@ -162,62 +158,3 @@ def test_reference_read_helpers(alice, bob):
         given.id
     ]
     assert repository.get_user_payment_history("bogus") == []
-
-
-class User:
-    def __init__(self, pk):
-        self.pk = pk
-        self.is_authenticated = True
-
-
-def test_default_profile_resolver_creates_once_even_concurrently():
-    barrier = threading.Barrier(8)
-    found = []
-
-    def worker():
-        barrier.wait()
-        found.append(users.get_or_create_profile(User(77)))
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len({profile.id for profile in found}) == 1
-    assert PaymentProfile.objects(django_user_id="77").count() == 1
-
-
-def test_profile_resolution_rules(settings):
-    assert users.get_or_create_profile(AnonymousUser()) is None
-    assert users.get_or_create_profile(User(5), create=False) is None
-    with pytest.raises(ProfileNotFound) as excinfo:
-        users.resolve_profile(User(5), create=False)
-    assert excinfo.value.as_dict()["message"] == "Please ensure your profile is properly set up"
-    profile = users.resolve_profile(User(5))
-    assert profile.django_user_id == "5"
-    settings.SKILLSWAP_PAYMENTS = {**settings.SKILLSWAP_PAYMENTS, "CREATE_PROFILES": False}
-    with pytest.raises(ProfileNotFound):
-        users.resolve_profile(User(6))
-
-
-def test_recipient_resolution(alice):
-    assert users.resolve_recipient(str(alice.id)).id == alice.id
-    for bad in ("65a1b2c3d4e5f6g7h8i9j0k1", "123", "", 12):
-        with pytest.raises(InvalidRecipientId):
-            users.resolve_recipient(bad)
-    with pytest.raises(RecipientNotFound):
-        users.resolve_recipient(str(ObjectId()))
-
-
-def host_recipient(recipient_id):
-    """A site-provided resolver: any valid id resolves to an object with an ``id``."""
-    return type("HostUser", (), {"id": ObjectId(recipient_id)})()
-
-
-def test_custom_recipient_resolver(settings):
-    settings.SKILLSWAP_PAYMENTS = {
-        **settings.SKILLSWAP_PAYMENTS,
-        "RECIPIENT_RESOLVER": "tests.test_history.host_recipient",
-    }
-    target = ObjectId()
-    assert users.resolve_recipient(str(target)).id == target

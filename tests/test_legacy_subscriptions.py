@@ -91,7 +91,7 @@ def test_same_second_and_newer_events_apply(profile):
 
 
 def test_existing_document_is_updated_even_when_no_owner_can_be_found(profile, mongo_database):
-    # e.g. written by the old backend for a customer this app never linked to a profile
+    # e.g. written by the legacy system for a customer this app never linked to a profile
     mongo_database["subscriptions"].insert_one(
         {"user_id": profile.id, "stripe_subscription_id": "sub_1", "status": "active"}
     )

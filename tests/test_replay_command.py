@@ -10,13 +10,9 @@ from django.core.management import CommandError, call_command
 from django_skillswap_payments import repository
 from django_skillswap_payments.documents import Payment, WebhookEvent
 from django_skillswap_payments.services import transitions
-from tests.api_helpers import (
-    deliver,
-    intent_object,
-    pending_payment,
-    profile_of,
-    session_object,
-)
+from tests.support.database import pending_payment, profile_of
+from tests.support.stripe_objects import intent_object, session_object
+from tests.support.webhooks import deliver
 
 pytestmark = pytest.mark.django_db
 

@@ -28,6 +28,7 @@ from django_skillswap_payments.testing.webhooks import (
     send_webhook,
     sign_payload,
 )
+from tests.support.stripe_objects import line_items
 
 # --------------------------------------------------------------------------- signing helpers
 
@@ -249,20 +250,7 @@ def test_payments_settings_uses_http_with_the_server_fixture(
 
 
 def test_stripe_client_fixture(stripe_client, stripe_emulator):
-    session = stripe_client.v1.checkout.sessions.create(
-        {
-            "line_items": [
-                {
-                    "price_data": {
-                        "currency": "usd",
-                        "unit_amount": 500,
-                        "product_data": {"name": "Tip"},
-                    },
-                    "quantity": 1,
-                }
-            ]
-        }
-    )
+    session = stripe_client.v1.checkout.sessions.create({"line_items": line_items(500, "Tip")})
     assert stripe_emulator.get(session.id)["amount_total"] == 500
 
 

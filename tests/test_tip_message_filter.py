@@ -9,14 +9,8 @@ import pytest
 
 from django_skillswap_payments.errors import InvalidMessage
 from django_skillswap_payments.services.checkout import clean_tip_message
-from tests.api_helpers import (
-    CANCEL_URL,
-    SUCCESS_URL,
-    TIP_URL,
-    assert_nothing_written,
-    profile_of,
-    snapshot,
-)
+from tests.support.api import CANCEL_URL, SUCCESS_URL, TIP_URL
+from tests.support.database import assert_nothing_written, profile_of, snapshot
 
 # Every Unicode bidi class that embeds, overrides or isolates, or terminates one.
 EXPLICIT_BIDI_CLASSES = ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI")

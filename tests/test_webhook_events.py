@@ -10,20 +10,13 @@ from django.core.management import call_command
 from pymongo.errors import AutoReconnect
 from rest_framework.test import APIClient
 
-from django_skillswap_payments import errors, services, webhooks
+from django_skillswap_payments import errors, repository, services, webhooks
 from django_skillswap_payments.documents import Payment, PaymentProfile, Subscription, WebhookEvent
 from django_skillswap_payments.repository import webhook_log
 from django_skillswap_payments.services import transitions
-from tests.api_helpers import (
-    charge_object,
-    deliver,
-    intent_object,
-    pending_payment,
-    post_webhook,
-    profile_of,
-    session_object,
-    signed,
-)
+from tests.support.database import pending_payment, profile_of
+from tests.support.stripe_objects import charge_object, intent_object, session_object
+from tests.support.webhooks import deliver, post_webhook, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -133,12 +126,12 @@ def test_async_payment_failed_fails_the_payment(anon_client, premium, signal_log
     assert signal_log == [("payment_failed", str(premium.id))]
 
 
-def test_expired_session_fails_pending_payment(anon_client, premium, signal_log):
+def test_expired_session_expires_pending_payment(anon_client, premium, signal_log):
     obj = session_object(premium, status="expired", payment_status="unpaid", payment_intent=None)
     assert deliver(anon_client, "checkout.session.expired", obj).status_code == 200
 
     stored = Payment.objects.get(id=premium.id)
-    assert stored.status == "failed"
+    assert stored.status == "expired"
     assert stored.failure_reason == "checkout_expired"
     assert stored.open_checkout_slot is None  # the user may start a new checkout
     assert signal_log == [("payment_failed", str(premium.id))]
@@ -155,11 +148,30 @@ def test_payment_failed_keeps_stripes_message_and_a_later_success_still_complete
     stored = Payment.objects.get(id=premium.id)
     assert stored.status == "failed"
     assert stored.failure_reason == "Your card was declined."
+    # Not the end: the checkout stays the user's one open checkout.
+    assert (stored.failure_final, stored.open_checkout_slot) == (False, premium.open_checkout_slot)
 
     # Checkout lets the customer retry with another card in the same session.
     assert deliver(anon_client, "payment_intent.succeeded", intent_object(premium)).status_code == 200
-    assert _status(premium) == "completed"
+    completed = Payment.objects.get(id=premium.id)
+    assert (completed.status, completed.failure_reason, completed.open_checkout_slot) == ("completed", None, None)
     assert signal_log == [("payment_failed", str(premium.id)), ("premium_payment_completed", str(premium.id))]
+
+
+def test_a_declined_attempt_then_a_failed_delayed_payment_ends_the_checkout(anon_client, premium, signal_log):
+    declined = intent_object(
+        premium, status="requires_payment_method", amount_received=0,
+        last_payment_error={"code": "card_declined", "message": "Your card was declined."},
+    )
+    deliver(anon_client, "payment_intent.payment_failed", declined)
+    obj = session_object(premium, status="complete", payment_status="unpaid")
+
+    assert deliver(anon_client, "checkout.session.async_payment_failed", obj).status_code == 200
+
+    stored = Payment.objects.get(id=premium.id)
+    assert (stored.status, stored.failure_reason, stored.failure_final) == ("failed", "async_payment_failed", True)
+    assert stored.open_checkout_slot is None
+    assert signal_log == [("payment_failed", str(premium.id))] * 2
 
 
 def test_charge_refunded_revokes_premium(anon_client, alice_client, premium, signal_log):
@@ -313,7 +325,7 @@ def test_handler_crash_returns_5xx_then_redelivery_processes(anon_client, premiu
     assert signal_log == [("premium_payment_completed", str(premium.id))]
 
 
-def test_dispatch_table_covers_the_reference_events():
+def test_dispatch_table_covers_the_legacy_events():
     for event_type in (
         "checkout.session.completed",
         "payment_intent.succeeded",
@@ -330,6 +342,23 @@ def test_webhook_exceptions_live_in_errors():
     assert webhooks.WebhookEventNotFound is errors.WebhookEventNotFound
     assert issubclass(errors.WebhookNotConfigured, errors.PaymentError)
     assert errors.WebhookNotConfigured().http_status == 500
+
+
+def test_record_webhook_event_counts_attempts():
+    delivery = {
+        "event_id": "evt_2",
+        "event_type": "payment_intent.succeeded",
+        "livemode": False,
+        "api_version": "2026-10-28.endive",
+        "payload": {"id": "evt_2"},
+    }
+    first = repository.record_webhook_event(**delivery)
+    assert (first.status, first.attempts) == ("received", 1)
+    again = repository.record_webhook_event(**delivery)
+    assert again.attempts == 2 and again.id == first.id
+    done = repository.finish_webhook_event("evt_2", "failed", error="boom")
+    assert (done.status, done.last_error) == ("failed", "boom") and done.processed_at
+    assert [event.stripe_event_id for event in repository.webhook_events()] == ["evt_2"]
 
 
 AWKWARD_METADATA = {"a.b": "x", "$c": "y", "nested": {"d.e": {"$f": 1}}}

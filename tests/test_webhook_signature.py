@@ -9,17 +9,10 @@ import pytest
 from django.test import override_settings
 
 from django_skillswap_payments.testing.webhooks import build_event, encode_event, sign_payload
-from tests.api_helpers import (
-    assert_nothing_written,
-    configured_secret,
-    payments_config,
-    pending_payment,
-    post_webhook,
-    profile_of,
-    session_object,
-    signed,
-    snapshot,
-)
+from tests.support.config import payments_config
+from tests.support.database import assert_nothing_written, pending_payment, profile_of, snapshot
+from tests.support.stripe_objects import session_object
+from tests.support.webhooks import configured_secret, post_webhook, signed
 
 pytestmark = pytest.mark.django_db
 

@@ -13,6 +13,8 @@ the same MongoDB database, releases them together and reads back what they did::
 
 Each worker appends one JSON line per payment signal its receivers saw to its
 own file, so the signals of all processes can be counted afterwards.
+
+Threads of one process racing are :mod:`tests.support.threads`.
 """
 
 from __future__ import annotations

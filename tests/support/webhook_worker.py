@@ -55,16 +55,16 @@ def main(argv: list[str]) -> int:
     from django.urls import reverse
 
     from django_skillswap_payments import signals
-    from django_skillswap_payments.conf import payments_settings
+    from django_skillswap_payments.conf import payments_settings as app_settings
     from django_skillswap_payments.testing.mongo import with_database
 
     mongoengine.connect(
-        alias=payments_settings.MONGO_ALIAS,
+        alias=app_settings.MONGO_ALIAS,
         host=with_database(config["mongodb_uri"], config["database"]),
         tz_aware=True,
         uuidRepresentation="standard",
     )
-    mongoengine.get_db(payments_settings.MONGO_ALIAS).command("ping")
+    mongoengine.get_db(app_settings.MONGO_ALIAS).command("ping")
 
     sink: dict[str, Any] = {"file": None}
 
@@ -102,12 +102,12 @@ def run_round(job: dict[str, Any], k: int, index: int, workdir: Path, client: An
     from django.test.utils import override_settings
 
     from django_skillswap_payments import services
-    from django_skillswap_payments.conf import payments_settings
+    from django_skillswap_payments.conf import payments_settings as app_settings
     from django_skillswap_payments.documents import PaymentProfile
     from django_skillswap_payments.testing.webhooks import DjangoClientTarget, signed_headers
 
     with override_settings(SKILLSWAP_PAYMENTS=job["payments_settings"]):
-        secret = payments_settings.webhook_secrets[0]
+        secret = app_settings.webhook_secrets[0]
         target = DjangoClientTarget(client, webhook_path)
         # Warm up before the start line: an unsigned delivery is refused before anything is written.
         warm = target.post(b"{}", {"Content-Type": "application/json"})

@@ -1,5 +1,5 @@
 """Fixtures shared by the test modules (loaded once by ``tests/conftest.py``);
-builders live in ``tests.api_helpers``.
+builders and checks live beside this module in ``tests.support``.
 
 Stripe is the testing toolkit's in-process emulator (its ``stripe_emulator``
 and ``payments_settings`` fixtures).
@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from django_skillswap_payments import signals
-from tests.api_helpers import client_for
+from tests.support.api import client_for
 
 _ids = itertools.count(1)
 
