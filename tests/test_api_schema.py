@@ -78,3 +78,12 @@ def test_schema_documents_the_webhook_body_and_signature_header(anon_client):
     for path in ("/api/payments/premium/create-checkout/", "/api/payments/tip/create/"):
         # CheckoutInProgress: another checkout of the same user is still being created.
         assert "409" in schema["paths"][path]["post"]["responses"]
+
+
+def test_checkout_start_urls_are_documented_as_plain_strings(anon_client):
+    # The success URL carries Stripe's {CHECKOUT_SESSION_ID} placeholder, which no URI format admits.
+    pytest.importorskip("drf_spectacular", reason="the schema route needs the 'openapi' extra")
+    schema = anon_client.get("/api/payments/schema/", HTTP_ACCEPT="application/json").json()
+    properties = schema["components"]["schemas"]["CheckoutStartSchema"]["properties"]
+    for name in ("success_url", "cancel_url"):
+        assert properties[name]["type"] == "string" and "format" not in properties[name]

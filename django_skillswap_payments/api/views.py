@@ -182,7 +182,7 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     """
     if request.method != "POST":
         return _json_error(
-            "Method not allowed", f'Method "{request.method}" not allowed.', status=405, Allow="POST, OPTIONS"
+            "Method not allowed", f'Method "{request.method}" not allowed.', status=405, Allow="POST"
         )
     try:
         body = request.body
