@@ -5,7 +5,7 @@ Stable ids, reported by ``manage.py check``:
 * ``skillswap_payments.E001`` – no Stripe secret key.
 * ``skillswap_payments.E002`` – secret and publishable keys are from different modes (test/live).
 * ``skillswap_payments.E003`` / ``W003`` – no webhook signing secret (warning when ``DEBUG``).
-* ``skillswap_payments.E004`` – invalid price, currency, tip limits or numeric limits.
+* ``skillswap_payments.E004`` – invalid price, currency, tip limits, numeric limits or MongoDB client options.
 * ``skillswap_payments.E005`` – MongoDB alias not configured, or no ``ping`` answer within 2 s.
 * ``skillswap_payments.E006`` – a dotted-path hook cannot be imported.
 * ``skillswap_payments.E007`` – ``SKILLSWAP_PAYMENTS`` is not a dict.
@@ -20,8 +20,9 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+from django.views.decorators.debug import sensitive_variables
 
-from .conf import DEFAULTS, SETTINGS_NAME, key_mode, payments_settings
+from .conf import DEFAULTS, SETTINGS_NAME, key_mode, mongo_client_options, payments_settings
 
 TAG = "skillswap_payments"
 # How long the MongoDB check waits for a server before reporting it unreachable.
@@ -93,6 +94,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         "max_network_retries",
         "webhook_tolerance",
         "checkout_session_reuse_seconds",
+        "mongodb_client_options",
     ):
         try:
             getattr(payments_settings, accessor)
@@ -117,6 +119,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     return messages
 
 
+@sensitive_variables()
 def check_mongodb(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Check that the MongoDB alias is configured and answers ``ping`` within a short timeout."""
     import pymongo
@@ -138,11 +141,15 @@ def check_mongodb(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
                         id=_id("E005"),
                     )
                 ]
-            owned_client = client = pymongo.MongoClient(
-                uri,
+            try:
+                options = mongo_client_options(uri)  # TLS or auth options may be needed to connect
+            except ImproperlyConfigured:
+                options = {}  # reported as E004 by check_settings
+            options.update(
                 serverSelectionTimeoutMS=int(MONGO_CHECK_TIMEOUT_SECONDS * 1000),
                 connectTimeoutMS=int(MONGO_CHECK_TIMEOUT_SECONDS * 1000),
             )
+            owned_client = client = pymongo.MongoClient(uri, **options)
         with pymongo.timeout(MONGO_CHECK_TIMEOUT_SECONDS):
             client.admin.command("ping")
     except (PyMongoError, ValueError) as exc:

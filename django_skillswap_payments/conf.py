@@ -25,6 +25,9 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.views.decorators.debug import sensitive_variables
+
+from .redaction import mask_secret, uri_option_names
 
 SETTINGS_NAME = "SKILLSWAP_PAYMENTS"
 
@@ -44,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_MAX_NETWORK_RETRIES": 2,
     "STRIPE_HTTP_CLIENT": None,
     "MONGODB_URI": None,
+    "MONGODB_CLIENT_OPTIONS": None,
     "MONGO_ALIAS": "default",
     "PREMIUM_PRICE": "9.99",
     "CURRENCY": "usd",
@@ -73,7 +77,16 @@ ENV_FALLBACK_KEYS = (
 NONE_MEANS_OFF = ("CHECKOUT_THROTTLE_RATE",)
 
 # Settings that hold credentials; reports must mask them.
-SECRET_KEYS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MONGODB_URI")
+SECRET_KEYS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MONGODB_URI", "MONGODB_CLIENT_OPTIONS")
+
+# pymongo waits 30 s for a server by default (and a socket forever): during an outage every
+# request would hang that long, past Stripe's webhook timeout. These fit a web request; the
+# URI and MONGODB_CLIENT_OPTIONS override them.
+MONGODB_TIMEOUT_DEFAULTS = {
+    "serverSelectionTimeoutMS": 5000,
+    "connectTimeoutMS": 5000,
+    "socketTimeoutMS": 10000,
+}
 
 
 class PaymentsSettings:
@@ -89,6 +102,7 @@ class PaymentsSettings:
         self._user_settings: dict[str, Any] | None = None
 
     @property
+    @sensitive_variables("raw", "cached")
     def user_settings(self) -> dict[str, Any]:
         """The dict exactly as the site configured it (empty when absent)."""
         cached = self._user_settings
@@ -115,6 +129,19 @@ class PaymentsSettings:
             return "environment"
         return "default"
 
+    def __repr__(self) -> str:
+        # Shown in error reports and debuggers: secrets appear only masked.
+        try:
+            shown = [
+                f"{name}={display_value(name, getattr(self, name))}"
+                for name in DEFAULTS
+                if self.source(name) != "default"
+            ]
+        except Exception as exc:  # a repr must not raise, least of all on broken settings
+            return f"<PaymentsSettings: {SETTINGS_NAME} unreadable ({type(exc).__name__})>"
+        return f"<PaymentsSettings {' '.join(shown) or '(all defaults)'}>"
+
+    @sensitive_variables("value")
     def __getattr__(self, name: str) -> Any:
         if name not in DEFAULTS:
             raise AttributeError(f"Unknown {SETTINGS_NAME} setting: {name!r}")
@@ -199,6 +226,7 @@ class PaymentsSettings:
         return self._int("CHECKOUT_SESSION_REUSE_SECONDS", 0)
 
     @property
+    @sensitive_variables("raw", "items")
     def webhook_secrets(self) -> list[str]:
         """All accepted webhook signing secrets (several during rotation).
 
@@ -217,6 +245,19 @@ class PaymentsSettings:
                 f"{SETTINGS_NAME}['STRIPE_WEBHOOK_SECRET'] must be a string or a list of strings"
             )
         return [item.strip() for item in items if isinstance(item, str) and item.strip()]
+
+    @property
+    @sensitive_variables("raw")
+    def mongodb_client_options(self) -> dict[str, Any]:
+        """Extra keyword arguments for the ``MongoClient`` the app creates from ``MONGODB_URI``."""
+        raw = self.MONGODB_CLIENT_OPTIONS
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict) or not all(isinstance(key, str) for key in raw):
+            raise ImproperlyConfigured(
+                f"{SETTINGS_NAME}['MONGODB_CLIENT_OPTIONS'] must be a dict of MongoClient options"
+            )
+        return dict(raw)
 
     @property
     def allowed_redirect_hosts(self) -> list[str] | None:
@@ -245,36 +286,11 @@ def key_mode(key: str | None) -> bool | None:
     return None
 
 
-def mask_secret(value: Any) -> str:
-    """Mask a credential for display: ``sk_test_…abcd``, ``whsec_…abcd``, ``mongodb://user:…@host``."""
-    if value in (None, ""):
-        return "(not set)"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(mask_secret(item) for item in value)
-    text = str(value)
-    if "://" in text:
-        scheme, rest = text.split("://", 1)
-        if "@" in rest:
-            credentials, host = rest.rsplit("@", 1)
-            user = credentials.split(":", 1)[0]
-            return f"{scheme}://{user}:…@{host}"
-        return text
-    prefix = ""
-    for candidate in (
-        "sk_test_",
-        "sk_live_",
-        "rk_test_",
-        "rk_live_",
-        "pk_test_",
-        "pk_live_",
-        "whsec_",
-    ):
-        if text.startswith(candidate):
-            prefix = candidate
-            break
-    if len(text) - len(prefix) <= 4:
-        return f"{prefix}…"
-    return f"{prefix}…{text[-4:]}"
+def display_value(name: str, value: Any) -> str:
+    """A setting's value for reports: secrets masked (:func:`mask_secret`), others as ``repr``."""
+    if name in SECRET_KEYS:
+        return mask_secret(value)
+    return "(not set)" if value in (None, "") else repr(value)
 
 
 payments_settings = PaymentsSettings()
@@ -282,12 +298,31 @@ payments_settings = PaymentsSettings()
 _connection_lock = threading.Lock()
 
 
+@sensitive_variables()
+def mongo_client_options(uri: str) -> dict[str, Any]:
+    """Keyword arguments for the client registered from ``uri``.
+
+    :data:`MONGODB_TIMEOUT_DEFAULTS` unless the URI or ``MONGODB_CLIENT_OPTIONS``
+    names the option (in any letter case, as MongoDB does), then
+    ``MONGODB_CLIENT_OPTIONS``, then what the app relies on (aware datetimes,
+    standard UUIDs).
+    """
+    configured = payments_settings.mongodb_client_options
+    named = uri_option_names(uri) | {name.lower() for name in configured}
+    options = {name: value for name, value in MONGODB_TIMEOUT_DEFAULTS.items() if name.lower() not in named}
+    options.update(configured)
+    options.update(tz_aware=True, uuidRepresentation="standard")
+    return options
+
+
+@sensitive_variables()
 def ensure_mongo_connection() -> str:
     """Make sure the configured MongoEngine alias is registered; return the alias.
 
     When the host site has not registered ``MONGO_ALIAS`` itself but
-    ``MONGODB_URI`` is set, the alias is registered from that URI. Nothing
-    talks to the server here; pymongo connects on the first query.
+    ``MONGODB_URI`` is set, the alias is registered from that URI with
+    :func:`mongo_client_options`. A connection the host registered is used as
+    it is. Nothing talks to the server here; pymongo connects on the first query.
     """
     from mongoengine.connection import ConnectionFailure, get_connection, register_connection
 
@@ -306,7 +341,7 @@ def ensure_mongo_connection() -> str:
                 raise ImproperlyConfigured(
                     f"MongoDB alias {alias!r} is not registered and MONGODB_URI is not set"
                 ) from None
-            register_connection(alias, host=uri, tz_aware=True, uuidRepresentation="standard")
+            register_connection(alias, host=uri, **mongo_client_options(uri))
     return alias
 
 

@@ -35,7 +35,11 @@ STATUS_PENDING = "pending"
 STATUS_COMPLETED = "completed"
 STATUS_FAILED = "failed"
 STATUS_REFUNDED = "refunded"
-PAYMENT_STATUSES = (STATUS_PENDING, STATUS_COMPLETED, STATUS_FAILED, STATUS_REFUNDED)
+STATUS_EXPIRED = "expired"
+PAYMENT_STATUSES = (STATUS_PENDING, STATUS_COMPLETED, STATUS_FAILED, STATUS_REFUNDED, STATUS_EXPIRED)
+
+# Stripe's default (and longest) Checkout Session lifetime.
+CHECKOUT_SESSION_LIFETIME = dt.timedelta(hours=24)
 
 WEBHOOK_RECEIVED = "received"
 WEBHOOK_PROCESSED = "processed"
@@ -103,8 +107,14 @@ class Payment(_PaymentsDocument):
     stripe_customer_id = StringField()
     stripe_refund_id = StringField()
     checkout_url = StringField()
+    # The redirect URLs and expiry of the Checkout Session, as Stripe created it.
+    success_url = StringField()
+    cancel_url = StringField()
+    checkout_expires_at = DateTimeField()
     status = StringField(required=True, choices=PAYMENT_STATUSES, default=STATUS_PENDING)
     failure_reason = StringField()
+    # On a failed payment: False while Stripe may still take a payment on its checkout.
+    failure_final = BooleanField()
     metadata = DictField()
     livemode = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
@@ -112,8 +122,15 @@ class Payment(_PaymentsDocument):
     completed_at = DateTimeField()
     failed_at = DateTimeField()
     refunded_at = DateTimeField()
-    # Set only while a premium checkout is pending; the unique index lets one start win.
+    expired_at = DateTimeField()
+    # When the buyer asked to cancel the checkout (its expiry then reads "checkout_canceled").
+    cancel_requested_at = DateTimeField()
+    # Set only while a premium checkout is open; the unique index lets one start win.
     open_checkout_slot = StringField(unique=True, sparse=True)
+    # The payer's id, on their one completed premium payment (see states.py).
+    premium_holder = ObjectIdField(unique=True, sparse=True)
+    # On a premium payment completed while another one held premium: that payment's id.
+    duplicate_of = ObjectIdField()
     signal_failures = ListField(DictField())
     signal_retry_needed = BooleanField(default=False)
 
@@ -137,6 +154,16 @@ class Payment(_PaymentsDocument):
     def exact_amount(self) -> Decimal:
         """Exact major-unit amount (``Decimal("9.99")``), derived from ``amount_minor``."""
         return from_minor_units(self.amount_minor, self.currency)
+
+    @property
+    def checkout_expiry(self) -> dt.datetime | None:
+        """When the Checkout Session stops taking payments: Stripe's ``expires_at``, else its
+        latest possible value (created + 24 h) for payments stored without it."""
+        stored = as_aware(self.checkout_expires_at)
+        if stored is not None:
+            return stored
+        created = as_aware(self.created_at)
+        return created + CHECKOUT_SESSION_LIFETIME if created is not None else None
 
     def __str__(self) -> str:
         return f"Payment({self.id}, {self.transaction_type}, {self.status})"

@@ -117,11 +117,36 @@ class CheckoutInProgress(PaymentError):
     http_status = 409
 
 
+class CheckoutAlreadyCompleted(PaymentError):
+    """The checkout cannot be canceled: Stripe already took (or is taking) its payment."""
+
+    code = "checkout_completed"
+    default_error = "Checkout already completed"
+    http_status = 409
+
+
+class PaymentProcessing(PaymentError):
+    """The user's open checkout was submitted with a payment method that is still clearing."""
+
+    code = "payment_processing"
+    default_error = "A payment for this checkout is still being processed"
+    default_message = "Please wait until it has cleared"
+    http_status = 409
+
+
 class WebhookVerificationError(PaymentError):
     """The webhook payload or its signature could not be verified."""
 
     code = "invalid_webhook"
     default_error = "Invalid webhook signature"
+
+
+class WebhookPayloadTooLarge(WebhookVerificationError):
+    """The body is larger than an event record can hold, so it could never be stored."""
+
+    code = "webhook_too_large"
+    default_error = "Webhook payload too large"
+    http_status = 413
 
 
 class WebhookNotConfigured(PaymentError):

@@ -7,6 +7,11 @@ creates something carries an idempotency key derived from our own ids, so a
 retried request can never create a second customer, session or refund.
 Stripe exceptions leave this module only as
 :class:`~django_skillswap_payments.errors.GatewayError`.
+
+Every function here that holds the API key or a signing secret, or calls
+into ``stripe`` (whose frames hold them), is marked ``@sensitive_variables()``,
+so Django's error reports show its frame and those below it as
+``********************``.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.utils.module_loading import import_string
+from django.views.decorators.debug import sensitive_variables
 
 from . import strict_json
 from .conf import payments_settings
@@ -35,7 +42,14 @@ _client_cache: dict[tuple[Any, ...], stripe.StripeClient] = {}
 # Refund reasons Stripe accepts; anything else stays in our own records only.
 STRIPE_REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 
+# Stripe's header is "t=<unix time>,v1=<hex>[,v1=<hex>...]" and a few hundred characters long.
+# Anything else is refused before stripe's parser sees it: that parser trusts the shape
+# (a non-ASCII signature made hmac.compare_digest raise TypeError, a 500).
+MAX_SIGNATURE_HEADER_LENGTH = 4096
+_SIGNATURE_HEADER = re.compile(rf"[\x20-\x7e]{{1,{MAX_SIGNATURE_HEADER_LENGTH}}}")
 
+
+@sensitive_variables()
 def _client_config() -> tuple[Any, ...]:
     return (
         payments_settings.STRIPE_SECRET_KEY,
@@ -46,6 +60,7 @@ def _client_config() -> tuple[Any, ...]:
     )
 
 
+@sensitive_variables()
 def get_client() -> stripe.StripeClient:
     """Return the ``StripeClient`` for the current settings (one per configuration)."""
     config = _client_config()
@@ -123,6 +138,7 @@ def payment_metadata(payment: Any) -> dict[str, str]:
     return metadata
 
 
+@sensitive_variables()
 def create_customer(profile: Any, *, metadata: dict[str, str] | None = None) -> stripe.Customer:
     """Create the Stripe customer for a payment profile (idempotent per profile)."""
     customer_metadata = {"profile_id": str(profile.id), **(metadata or {})}
@@ -136,6 +152,7 @@ def create_customer(profile: Any, *, metadata: dict[str, str] | None = None) -> 
         )
 
 
+@sensitive_variables()
 def create_checkout_session(
     payment: Any,
     *,
@@ -180,6 +197,7 @@ def create_checkout_session(
         )
 
 
+@sensitive_variables()
 def retrieve_checkout_session(
     session_id: str, *, expand_payment_intent: bool = False
 ) -> stripe.checkout.Session:
@@ -191,6 +209,7 @@ def retrieve_checkout_session(
         return get_client().v1.checkout.sessions.retrieve(session_id, params)
 
 
+@sensitive_variables()
 def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
     """Expire an open Checkout Session so it can no longer be paid."""
     with _stripe_errors():
@@ -199,6 +218,7 @@ def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
         )
 
 
+@sensitive_variables()
 def create_refund(payment: Any, *, reason: str | None = None) -> stripe.Refund:
     """Refund a completed payment in full (idempotent per payment)."""
     if not payment.stripe_payment_intent_id:
@@ -228,6 +248,8 @@ def parse_event_json(payload: bytes | str) -> dict[str, Any]:
         data = strict_json.loads(text)
     except ValueError as exc:  # includes UnicodeDecodeError and JSONDecodeError
         raise WebhookVerificationError(f"Invalid webhook payload: {exc}") from None
+    except RecursionError:
+        raise _too_deep() from None
     if not isinstance(data, dict):
         raise WebhookVerificationError(
             "Invalid webhook payload", message="The event must be a JSON object"
@@ -240,9 +262,17 @@ def parse_event_json(payload: bytes | str) -> dict[str, Any]:
         raise WebhookVerificationError(
             "Invalid webhook payload", message="The event contains an invalid Unicode escape"
         ) from None
+    except RecursionError:
+        raise _too_deep() from None
     return data
 
 
+def _too_deep() -> WebhookVerificationError:
+    # Python's parser gives up some thousands of levels down; no Stripe event comes close.
+    return WebhookVerificationError("Invalid webhook payload", message="The event is nested too deeply")
+
+
+@sensitive_variables()
 def verify_webhook(
     payload: bytes | str,
     sig_header: str | None,
@@ -254,8 +284,9 @@ def verify_webhook(
     The signature is checked first, against each configured secret in turn
     (so secrets can be rotated); only a body that verifies is parsed at all.
     Raises :class:`~django_skillswap_payments.errors.WebhookVerificationError`
-    when no secret is configured, the header is missing, the signature does
-    not match any secret or is too old, or the body is not a JSON object.
+    when no secret is configured, the header is missing or malformed, the
+    signature does not match any secret or is too old, or the body is not a
+    JSON object.
     """
     secrets = list(payments_settings.webhook_secrets if secrets is None else secrets)
     tolerance = payments_settings.webhook_tolerance if tolerance is None else tolerance
@@ -263,19 +294,26 @@ def verify_webhook(
         raise WebhookVerificationError("Webhook secret not configured")
     if not sig_header:
         raise WebhookVerificationError("Missing Stripe-Signature header")
+    if not isinstance(sig_header, str) or not _SIGNATURE_HEADER.fullmatch(sig_header):
+        raise WebhookVerificationError(
+            "Invalid webhook signature", detail={"reason": "malformed Stripe-Signature header"}
+        )
     try:
         text = payload.decode("utf-8") if isinstance(payload, (bytes, bytearray)) else payload
     except UnicodeDecodeError:
         # Stripe signs the UTF-8 text of the body; other bytes cannot be one of its events.
         raise WebhookVerificationError("Invalid webhook payload: not UTF-8") from None
-    last_error: Exception | None = None
+    reason = "no secret matched"
     for secret in secrets:
         try:
             stripe.WebhookSignature.verify_header(text, sig_header, secret, tolerance)
         except stripe.SignatureVerificationError as exc:
-            last_error = exc
+            reason = str(exc)
             continue
+        except Exception as exc:
+            # Whatever else stripe's parser trips over is a bad request, not a server error.
+            reason = f"signature could not be checked ({type(exc).__name__})"
+            break
         return parse_event_json(text)
-    raise WebhookVerificationError(
-        "Invalid webhook signature", detail={"reason": str(last_error)}
-    ) from last_error
+    # Not chained: the original traceback runs through stripe's frames, which hold the secret.
+    raise WebhookVerificationError("Invalid webhook signature", detail={"reason": reason}) from None

@@ -3,7 +3,8 @@
 Each is sent with ``sender=Payment`` and these keyword arguments:
 ``payment`` (the updated document), ``from_user_id``, ``to_user_id``
 (``None`` for premium), ``amount`` (``Decimal``, major units),
-``amount_minor`` (``int``) and ``currency``.
+``amount_minor`` (``int``) and ``currency``; ``payment_failed`` adds
+``final`` (``bool``).
 
 A signal is sent exactly once per transition: only the caller whose
 conditional update changed the document dispatches it, after the database
@@ -23,6 +24,7 @@ from django.dispatch import Signal
 
 from .documents import (
     STATUS_COMPLETED,
+    STATUS_EXPIRED,
     STATUS_FAILED,
     STATUS_REFUNDED,
     TRANSACTION_TIP,
@@ -38,32 +40,50 @@ logger = logging.getLogger(__name__)
 premium_payment_completed = Signal()
 # A tip was paid: notify or credit the recipient.
 tip_payment_completed = Signal()
-# A pending payment failed or its checkout expired; ``payment.failure_reason`` says why.
+# An attempt to pay failed, or the checkout ended unpaid; ``payment.failure_reason`` says why.
+# ``final`` is False while the buyer can still pay on the same Checkout page (a declined card).
 payment_failed = Signal()
 # A completed payment was refunded: revoke whatever it granted.
 payment_refunded = Signal()
+# A second premium payment of a user who already had premium was refunded automatically.
+# The user keeps premium (through the other payment): revoke nothing, perhaps tell them.
+duplicate_payment_refunded = Signal()
 
 SIGNAL_NAMES = {
     premium_payment_completed: "premium_payment_completed",
     tip_payment_completed: "tip_payment_completed",
     payment_failed: "payment_failed",
     payment_refunded: "payment_refunded",
+    duplicate_payment_refunded: "duplicate_payment_refunded",
 }
 
 
 def signal_for(payment: Payment) -> Signal | None:
-    """The signal that announces the payment's current status (``None`` for ``pending``)."""
+    """The signal that announces the payment's current status.
+
+    ``None`` for ``pending``, and for a duplicate premium payment that is
+    completed but not yet refunded: it grants nothing.
+    """
+    duplicate = payment.duplicate_of is not None
     if payment.status == STATUS_COMPLETED:
+        if duplicate:
+            return None
         return (
             tip_payment_completed
             if payment.transaction_type == TRANSACTION_TIP
             else premium_payment_completed
         )
-    if payment.status == STATUS_FAILED:
+    if payment.status in (STATUS_FAILED, STATUS_EXPIRED):
         return payment_failed
     if payment.status == STATUS_REFUNDED:
-        return payment_refunded
+        return duplicate_payment_refunded if duplicate else payment_refunded
     return None
+
+
+def is_final_failure(payment: Payment) -> bool:
+    """Whether a failed or expired payment's checkout is over (no payment can follow on it)."""
+    # Failures stored before finality was recorded ended their checkout.
+    return payment.status == STATUS_EXPIRED or payment.failure_final is not False
 
 
 def _receiver_name(receiver: Any) -> str:
@@ -81,7 +101,14 @@ def dispatch(payment: Payment) -> list[tuple[Any, Any]]:
     """
     signal = signal_for(payment)
     if signal is None:
+        if payment.signal_retry_needed:
+            # Nothing to announce, so nothing left to re-dispatch.
+            payment_store.set_signal_retry_needed(payment.id, False)
+            payment.signal_retry_needed = False
         return []
+    arguments: dict[str, Any] = {}
+    if signal is payment_failed:
+        arguments["final"] = is_final_failure(payment)
     responses = signal.send_robust(
         sender=Payment,
         payment=payment,
@@ -90,6 +117,7 @@ def dispatch(payment: Payment) -> list[tuple[Any, Any]]:
         amount=payment.exact_amount,
         amount_minor=payment.amount_minor,
         currency=payment.currency,
+        **arguments,
     )
     failures = []
     for receiver, response in responses:

@@ -19,6 +19,9 @@ from typing import Any
 from .errors import WebhookVerificationError
 
 MAX_EVENT_ID_LENGTH = 255
+# An event's type and API version are short words; longer text is not Stripe's and would
+# only inflate the event's record.
+MAX_EVENT_TEXT_LENGTH = 255
 
 
 def as_mapping(obj: Any) -> Mapping[str, Any]:
@@ -54,6 +57,11 @@ def timestamp(value: Any) -> dt.datetime | None:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _short_text(value: Any) -> str | None:
+    text = _text(value)
+    return text if text is not None and len(text) <= MAX_EVENT_TEXT_LENGTH else None
 
 
 def _metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -95,7 +103,7 @@ def event_from_payload(payload: Any, *, body: str | None = None) -> StripeEvent:
     data = payload.get("data")
     if not isinstance(event_id, str) or not event_id or len(event_id) > MAX_EVENT_ID_LENGTH:
         raise _invalid("The event has no valid id")
-    if not isinstance(event_type, str) or not event_type:
+    if not isinstance(event_type, str) or not event_type or len(event_type) > MAX_EVENT_TEXT_LENGTH:
         raise _invalid("The event has no type")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise _invalid("The event has no data.object")
@@ -104,7 +112,7 @@ def event_from_payload(payload: Any, *, body: str | None = None) -> StripeEvent:
         id=event_id,
         type=event_type,
         livemode=payload.get("livemode") is True,
-        api_version=_text(payload.get("api_version")),
+        api_version=_short_text(payload.get("api_version")),
         created=created if isinstance(created, int) and not isinstance(created, bool) else None,
         payload=payload,
         body=body,
@@ -122,8 +130,11 @@ class CheckoutSessionFacts:
     url: str | None
     payment_mode: bool
     paid: bool
+    # Exactly one of these three is true for a session Stripe reported a known status for.
     open: bool
     expired: bool
+    # Checkout finished; unless ``paid``, a delayed payment method is still clearing or failed.
+    complete: bool
     amount_minor: Any
     currency: Any
     livemode: bool
@@ -131,6 +142,11 @@ class CheckoutSessionFacts:
     customer_id: str | None
     # Our payment id, from the session metadata or client_reference_id.
     payment_id: str | None
+    success_url: str | None = None
+    cancel_url: str | None = None
+    expires_at: dt.datetime | None = None
+    # Only when the PaymentIntent was expanded: whether its payment is still clearing.
+    intent_processing: bool = False
 
 
 def checkout_session(obj: Any) -> CheckoutSessionFacts:
@@ -142,6 +158,7 @@ def checkout_session(obj: Any) -> CheckoutSessionFacts:
         paid=session.get("payment_status") == "paid",
         open=session.get("status") == "open",
         expired=session.get("status") == "expired",
+        complete=session.get("status") == "complete",
         amount_minor=session.get("amount_total"),
         currency=session.get("currency"),
         livemode=session.get("livemode") is True,
@@ -149,6 +166,10 @@ def checkout_session(obj: Any) -> CheckoutSessionFacts:
         customer_id=stripe_id(session.get("customer")),
         payment_id=_text(_metadata(session).get("payment_id"))
         or _text(session.get("client_reference_id")),
+        success_url=_text(session.get("success_url")),
+        cancel_url=_text(session.get("cancel_url")),
+        expires_at=timestamp(session.get("expires_at")),
+        intent_processing=as_mapping(session.get("payment_intent")).get("status") == "processing",
     )
 
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("tip/history/", views.TipHistoryView.as_view(), name="tip-history"),
     path("webhook/", views.stripe_webhook, name="webhook"),
     path("checkout/<str:session_id>/", views.CheckoutSessionView.as_view(), name="checkout-session"),
+    path("checkout/<str:session_id>/cancel/", views.CheckoutCancelView.as_view(), name="checkout-cancel"),
     path("payments/history/", views.PaymentHistoryView.as_view(), name="payment-history"),
 ]
 

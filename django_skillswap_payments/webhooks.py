@@ -23,8 +23,8 @@ as :class:`WebhookProcessingFailed`; the HTTP layer answers 5xx so Stripe
 delivers the event again, and the next delivery (or
 ``manage.py payments_replay_webhooks``) processes it. Any other error, such
 as the database failing while the event is recorded or its outcome stored,
-propagates as well and becomes a 5xx: nothing is acknowledged before it is
-stored.
+propagates as well and becomes a 5xx (a 503 with ``Retry-After`` when MongoDB
+is unreachable): nothing is acknowledged before it is stored.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from django.views.decorators.debug import sensitive_variables
 
 from . import gateway, stripe_facts
 from .conf import payments_settings
@@ -46,6 +48,7 @@ from .documents import (
 from .errors import (  # defined in errors.py; importable from here as well
     WebhookEventNotFound,
     WebhookNotConfigured,
+    WebhookPayloadTooLarge,
     WebhookProcessingFailed,
     WebhookVerificationError,
 )
@@ -80,16 +83,20 @@ def ignored(note: str) -> Outcome:
 # -- verification -----------------------------------------------------------------
 
 
+@sensitive_variables("secrets")
 def verify(body: bytes, signature: str | None) -> StripeEvent:
     """Verify the signature of a raw delivery and parse it into a :class:`StripeEvent`.
 
-    Raises :class:`WebhookNotConfigured` when no signing secret is set and
+    Raises :class:`WebhookNotConfigured` when no signing secret is set,
+    :class:`WebhookPayloadTooLarge` for a body too large to be recorded, and
     ``WebhookVerificationError`` for a missing, wrong or stale signature or a
     body that is not a JSON event.
     """
     secrets = payments_settings.webhook_secrets
     if not secrets:
         raise WebhookNotConfigured()
+    if len(body) > webhook_log.MAX_WEBHOOK_BODY_BYTES:
+        raise WebhookPayloadTooLarge()
     payload = gateway.verify_webhook(body, signature, secrets, payments_settings.webhook_tolerance)
     # Verification succeeded, so the body is valid UTF-8.
     text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else body
@@ -204,6 +211,10 @@ def _completion_outcome(result: transitions.TransitionResult) -> Outcome:
     if result.mismatch:
         fields = ", ".join((result.payment.metadata or {}).get("mismatch", {}).get("fields", [])) or "details"
         return ignored(f"Stripe reported a different {fields} for payment {result.payment.id}; nothing granted")
+    if result.duplicate:
+        return processed(
+            f"payment {result.payment.id} duplicates premium payment {result.payment.duplicate_of}; refunded"
+        )
     return processed(_transition_note(result))
 
 
@@ -268,8 +279,13 @@ def on_payment_intent_failed(event: StripeEvent) -> Outcome:
     payment = _intent_payment(intent.id, intent.payment_id)
     if payment is None:
         return ignored("No payment for this PaymentIntent")
+    # Checkout lets the buyer try again on the same page, so a failed attempt ends nothing:
+    # the checkout.session.* events say when the checkout itself is over.
     result = transitions.fail_payment(
-        payment, reason=intent.failure_message or "payment_failed", payment_intent_id=intent.id
+        payment,
+        reason=intent.failure_message or "payment_failed",
+        payment_intent_id=intent.id,
+        final=False,
     )
     return processed(_transition_note(result))
 

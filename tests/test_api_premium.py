@@ -27,7 +27,9 @@ def test_creates_a_checkout_session_with_exact_parameters(emulated_stripe, alice
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"session_id", "url"}
+    assert set(body) == {"session_id", "url", "reused", "success_url", "cancel_url"}
+    assert body["reused"] is False
+    assert (body["success_url"], body["cancel_url"]) == (SUCCESS_URL + "?session_id={CHECKOUT_SESSION_ID}", CANCEL_URL)
     assert body["session_id"].startswith("cs_test_")
     assert body["url"].endswith(f"/c/pay/{body['session_id']}")
 
@@ -70,7 +72,8 @@ def test_repeated_start_returns_the_open_session(emulated_stripe, alice_client):
     first = _start(alice_client).json()
     second = _start(alice_client).json()
 
-    assert first == second
+    assert (first["reused"], second["reused"]) == (False, True)
+    assert {**first, "reused": True} == second
     assert len(emulated_stripe.requests_to("POST", "/v1/checkout/sessions")) == 1
     assert Payment.objects.count() == 1
 

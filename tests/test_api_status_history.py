@@ -95,6 +95,8 @@ def test_tip_history_shape_order_and_totals(alice, bob, alice_client):
         "status": "pending",
         "message": "thanks",
         "created_at": "2025-01-29T11:50:00Z",
+        # Stored without the session's own expiry: Stripe's longest lifetime.
+        "expires_at": "2025-01-30T11:50:00Z",
     }
     # Amounts are exact JSON numbers with two decimals.
     assert b'"amount":25.50' in response.content

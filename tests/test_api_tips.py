@@ -52,7 +52,8 @@ def test_creates_tip_checkout(emulated_stripe, alice_client, sender, recipient):
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"session_id", "url"}
+    assert set(body) == {"session_id", "url", "reused", "success_url", "cancel_url"}
+    assert body["reused"] is False
     payment = Payment.objects.get(stripe_session_id=body["session_id"])
     assert payment.transaction_type == "tip"
     assert payment.from_user_id == sender.id

@@ -119,7 +119,7 @@ def test_old_open_checkout_is_expired_and_replaced(emulated_stripe, profile):
     assert expire_call.idempotency_key == f"skillswap-expire-{first.session_id}"
     old = repository.get_payment(first.payment.id)
     assert (old.status, old.failure_reason, old.open_checkout_slot) == (
-        "failed",
+        "expired",
         "checkout_expired",
         None,
     )
@@ -364,11 +364,11 @@ def test_confirm_checkout_session_detects_mismatch(emulated_stripe, profile):
     assert repository.get_payment(start.payment.id).status == "pending"
 
 
-def test_confirm_expired_session_fails_the_payment(emulated_stripe, profile):
+def test_confirm_expired_session_expires_the_payment(emulated_stripe, profile):
     start = services.start_premium_checkout(profile, **URLS)
     emulated_stripe.advance_time(24 * 3600 + 1)  # past the session's expires_at
     assert emulated_stripe.get(start.session_id)["status"] == "expired"
-    assert services.confirm_checkout_session(profile, start.session_id).status == "failed"
+    assert services.confirm_checkout_session(profile, start.session_id).status == "expired"
 
 
 def test_refund_payment_calls_stripe_once(emulated_stripe, profile):

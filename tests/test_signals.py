@@ -154,3 +154,43 @@ def test_successful_dispatch_clears_the_flag(receivers):
     payment = make_pending()
     complete(payment)
     assert repository.get_payment(payment.id).signal_retry_needed is False
+
+
+@pytest.fixture
+def finals():
+    """The ``final`` argument of every ``payment_failed`` sent during the test."""
+    sent = []
+
+    def receiver(sender, payment, final, **kwargs):
+        sent.append(final)
+
+    signals.payment_failed.connect(receiver, weak=False, dispatch_uid="test-finals")
+    yield sent
+    signals.payment_failed.disconnect(dispatch_uid="test-finals")
+
+
+def test_redispatch_repeats_whether_a_failure_was_final(finals):
+    declined, expired = make_pending(), make_pending()
+    services.fail_payment(declined, reason="Your card was declined.", final=False)
+    services.expire_payment(expired)
+    legacy_failure = repository.create_payment_transaction("premium", ObjectId(), "9.99", status="failed")
+
+    for payment in (declined, expired, legacy_failure):
+        signals.redispatch(payment.id)
+
+    # A failure stored before finality was recorded ended its checkout.
+    assert finals == [False, True, False, True, True]
+
+
+def test_a_duplicate_completion_announces_nothing_and_is_not_left_for_redispatch():
+    user = ObjectId()
+    first, second = (
+        repository.create_payment_transaction("premium", user, "9.99") for _ in range(2)
+    )
+    repository.transition(first.id, "completed")
+    duplicate = repository.transition(second.id, "completed")
+    assert duplicate.duplicate_of == first.id and duplicate.signal_retry_needed is True
+
+    assert signals.dispatch(duplicate) == []
+    assert repository.get_payment(second.id).signal_retry_needed is False
+    assert second.id not in [p.id for p in repository.payments_needing_signal_retry()]

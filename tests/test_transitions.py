@@ -6,14 +6,18 @@ import pytest
 from bson import ObjectId
 
 from django_skillswap_payments import repository, services, signals
+from django_skillswap_payments.documents import Payment
 from django_skillswap_payments.errors import InvalidTransition, PaymentNotFound
 from tests.support.threads import run_together
 
-ALL_STATUSES = ("pending", "completed", "failed", "refunded")
+ALL_STATUSES = ("pending", "completed", "failed", "refunded", "expired")
 LEGAL = {
     ("pending", "completed"),
     ("pending", "failed"),
+    ("pending", "expired"),
     ("failed", "completed"),
+    ("failed", "expired"),
+    ("expired", "completed"),
     ("completed", "refunded"),
 }
 
@@ -37,7 +41,7 @@ def received():
 
     def make_receiver(name):
         def receiver(sender, payment, **kwargs):
-            log.append((name, payment.id, kwargs))
+            log.append((name, payment.id, {**kwargs, "failure_reason": payment.failure_reason}))
 
         return receiver
 
@@ -65,11 +69,13 @@ def move(payment, target):
         return complete(payment)
     if target == "failed":
         return services.fail_payment(payment, reason="card_declined")
+    if target == "expired":
+        return services.expire_payment(payment)
     return services.mark_payment_refunded(payment, refund_id="re_1")
 
 
 @pytest.mark.parametrize("start", ALL_STATUSES)
-@pytest.mark.parametrize("target", ("completed", "failed", "refunded"))
+@pytest.mark.parametrize("target", ("completed", "failed", "refunded", "expired"))
 def test_transition_matrix(start, target, received):
     payment = make_payment(status=start)
     result = move(payment, target)
@@ -220,3 +226,78 @@ def test_legacy_update_helper_respects_the_state_machine():
     )
     assert updated.status == "completed" and updated.stripe_payment_intent_id == "pi_ref"
     assert repository.update_payment_transaction_status("not-an-id", "completed") is None
+
+
+# -- retryable and final failures ---------------------------------------------------
+
+
+def _open_premium(slot="premium:x"):
+    return repository.create_pending_payment(
+        transaction_type="premium",
+        from_user_id=ObjectId(),
+        amount=Decimal("9.99"),
+        currency="usd",
+        open_checkout_slot=slot,
+    )
+
+
+def _failed_signals(received):
+    return [(kwargs["final"], kwargs["failure_reason"]) for name, _, kwargs in received if name == "payment_failed"]
+
+
+def test_a_decline_keeps_the_checkout_and_a_final_failure_ends_it(received):
+    payment = _open_premium()
+
+    assert services.fail_payment(payment, reason="Your card was declined.", final=False).changed
+    declined = repository.get_payment(payment.id)
+    assert (declined.status, declined.failure_final, declined.open_checkout_slot) == ("failed", False, "premium:x")
+    # Another decline on the same page is no news.
+    assert not services.fail_payment(payment, reason="Insufficient funds", final=False).changed
+
+    assert services.fail_payment(payment, reason="async_payment_failed").changed
+    failed = repository.get_payment(payment.id)
+    assert (failed.status, failed.failure_final, failed.open_checkout_slot) == ("failed", True, None)
+    assert not services.fail_payment(payment, reason="again").changed
+    assert _failed_signals(received) == [(False, "Your card was declined."), (True, "async_payment_failed")]
+
+
+def test_a_declined_checkout_that_expires_ends_with_a_final_signal(received):
+    payment = _open_premium()
+    services.fail_payment(payment, reason="Your card was declined.", final=False)
+
+    result = services.expire_payment(payment)
+
+    assert result.changed
+    stored = repository.get_payment(payment.id)
+    assert (stored.status, stored.failure_reason, stored.open_checkout_slot) == ("expired", "checkout_expired", None)
+    assert stored.expired_at is not None
+    assert _failed_signals(received) == [(False, "Your card was declined."), (True, "checkout_expired")]
+
+
+def test_completion_clears_what_earlier_attempts_left(received):
+    payment = _open_premium()
+    assert complete(payment, amount_minor=1).mismatch  # a report with the wrong amount
+    services.fail_payment(payment, reason="Your card was declined.", final=False)
+
+    assert complete(repository.get_payment(payment.id)).changed
+
+    stored = Payment.objects.get(id=payment.id)
+    assert (stored.status, stored.failure_reason, stored.failure_final) == ("completed", None, None)
+    assert "mismatch" not in stored.metadata
+    assert stored.failed_at is not None  # the history of the attempt stays
+
+
+def test_an_expired_checkout_paid_in_a_race_still_completes(received):
+    payment = _open_premium()
+    services.expire_payment(payment, reason="checkout_canceled")
+
+    assert complete(repository.get_payment(payment.id)).changed
+    stored = Payment.objects.get(id=payment.id)
+    assert (stored.status, stored.failure_reason) == ("completed", None)
+    assert [name for name, _, _ in received] == ["payment_failed", "premium_payment_completed"]
+
+
+def test_only_failed_may_be_retryable():
+    payment = make_payment()
+    with pytest.raises(InvalidTransition):
+        repository.transition(payment.id, "expired", retryable=True)

@@ -126,12 +126,12 @@ def test_async_payment_failed_fails_the_payment(anon_client, premium, signal_log
     assert signal_log == [("payment_failed", str(premium.id))]
 
 
-def test_expired_session_fails_pending_payment(anon_client, premium, signal_log):
+def test_expired_session_expires_pending_payment(anon_client, premium, signal_log):
     obj = session_object(premium, status="expired", payment_status="unpaid", payment_intent=None)
     assert deliver(anon_client, "checkout.session.expired", obj).status_code == 200
 
     stored = Payment.objects.get(id=premium.id)
-    assert stored.status == "failed"
+    assert stored.status == "expired"
     assert stored.failure_reason == "checkout_expired"
     assert stored.open_checkout_slot is None  # the user may start a new checkout
     assert signal_log == [("payment_failed", str(premium.id))]
@@ -148,11 +148,30 @@ def test_payment_failed_keeps_stripes_message_and_a_later_success_still_complete
     stored = Payment.objects.get(id=premium.id)
     assert stored.status == "failed"
     assert stored.failure_reason == "Your card was declined."
+    # Not the end: the checkout stays the user's one open checkout.
+    assert (stored.failure_final, stored.open_checkout_slot) == (False, premium.open_checkout_slot)
 
     # Checkout lets the customer retry with another card in the same session.
     assert deliver(anon_client, "payment_intent.succeeded", intent_object(premium)).status_code == 200
-    assert _status(premium) == "completed"
+    completed = Payment.objects.get(id=premium.id)
+    assert (completed.status, completed.failure_reason, completed.open_checkout_slot) == ("completed", None, None)
     assert signal_log == [("payment_failed", str(premium.id)), ("premium_payment_completed", str(premium.id))]
+
+
+def test_a_declined_attempt_then_a_failed_delayed_payment_ends_the_checkout(anon_client, premium, signal_log):
+    declined = intent_object(
+        premium, status="requires_payment_method", amount_received=0,
+        last_payment_error={"code": "card_declined", "message": "Your card was declined."},
+    )
+    deliver(anon_client, "payment_intent.payment_failed", declined)
+    obj = session_object(premium, status="complete", payment_status="unpaid")
+
+    assert deliver(anon_client, "checkout.session.async_payment_failed", obj).status_code == 200
+
+    stored = Payment.objects.get(id=premium.id)
+    assert (stored.status, stored.failure_reason, stored.failure_final) == ("failed", "async_payment_failed", True)
+    assert stored.open_checkout_slot is None
+    assert signal_log == [("payment_failed", str(premium.id))] * 2
 
 
 def test_charge_refunded_revokes_premium(anon_client, alice_client, premium, signal_log):

@@ -4,8 +4,9 @@ Payment rule violations (:class:`~django_skillswap_payments.errors.PaymentError`
 keep the text and status they carry, so the legacy messages
 ("User already has premium access", "Recipient user not found", ...) reach
 clients unchanged. Framework errors (bad JSON, missing credentials,
-throttling, validation) are reshaped into the same two keys. Anything else is
-a bug and is left to Django's 500 handling.
+throttling, validation) are reshaped into the same two keys. A database that
+cannot be reached answers 503 with ``Retry-After``. Anything else is a bug and
+is left to Django's 500 handling.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from pymongo.errors import ConnectionFailure, PyMongoError
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -38,6 +40,23 @@ FRAMEWORK_ERRORS: tuple[tuple[type[exceptions.APIException], str], ...] = (
     (exceptions.ValidationError, "Invalid request"),
     (RequestTooLarge, "Request body too large"),
 )
+
+
+# How long callers are asked to wait before trying again while MongoDB is unreachable.
+DATABASE_RETRY_AFTER_SECONDS = 30
+DATABASE_UNAVAILABLE = (
+    "Service temporarily unavailable",
+    "The payment database cannot be reached right now; please try again shortly",
+)
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True for pymongo's "no server, lost connection, timed out" errors: retrying later may work."""
+    return isinstance(exc, ConnectionFailure) or (isinstance(exc, PyMongoError) and exc.timeout)
+
+
+def log_database_unavailable(exc: BaseException) -> None:
+    logger.warning("MongoDB unavailable: %s: %s", type(exc).__name__, exc)
 
 
 def error_body(error: str, message: str | None = None) -> dict[str, str]:
@@ -85,6 +104,10 @@ def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | 
     """DRF exception handler used by every view of the app."""
     if isinstance(exc, PaymentError):
         return payment_error_response(exc)
+    if is_database_unavailable(exc):
+        log_database_unavailable(exc)
+        return error_response(*DATABASE_UNAVAILABLE, status=503,
+                              headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

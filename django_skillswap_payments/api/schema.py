@@ -168,6 +168,9 @@ class ErrorSchema(serializers.Serializer):
 class CheckoutStartSchema(serializers.Serializer):
     session_id = serializers.CharField()
     url = serializers.URLField()
+    reused = serializers.BooleanField(help_text="An open checkout of the user was returned again")
+    success_url = serializers.URLField(allow_null=True, help_text="The redirect URL the session uses")
+    cancel_url = serializers.URLField(allow_null=True, help_text="The cancel URL the session uses")
 
 
 class PremiumPeriodSchema(serializers.Serializer):

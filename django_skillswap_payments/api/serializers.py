@@ -317,6 +317,8 @@ class TipSerializer(serializers.Serializer):
     status = serializers.CharField(read_only=True)
     message = TextField()
     created_at = AwareDateTimeField()
+    # When the checkout stops taking payments: a pending item past it will not be paid.
+    expires_at = AwareDateTimeField(source="checkout_expiry", allow_null=True)
 
 
 class PaymentSerializer(TipSerializer):

@@ -22,7 +22,15 @@ from ..errors import PaymentError, WebhookProcessingFailed
 from . import schema as openapi
 from . import serializers as s
 from .content import ExactJSONParser, ExactJSONRenderer
-from .errors import error_body, exception_handler, log_gateway_error
+from .errors import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    DATABASE_UNAVAILABLE,
+    error_body,
+    exception_handler,
+    is_database_unavailable,
+    log_database_unavailable,
+    log_gateway_error,
+)
 from .permissions import IsPaymentsUser
 from .throttling import CheckoutRateThrottle
 
@@ -64,7 +72,13 @@ class PaymentsAPIView(APIView):
 
 
 def _checkout_response(start: services.CheckoutStart) -> Response:
-    return Response({"session_id": start.session_id, "url": start.url})
+    return Response({
+        "session_id": start.session_id,
+        "url": start.url,
+        "reused": start.reused,
+        "success_url": start.success_url,
+        "cancel_url": start.cancel_url,
+    })
 
 
 CHECKOUT_ERRORS = openapi.errors(400, 401, 404, 409, 413, 415, 429, 500, 502, 503)
@@ -137,6 +151,17 @@ class CheckoutSessionView(PaymentsAPIView):
         return Response(s.CheckoutStatusSerializer(payment).data)
 
 
+class CheckoutCancelView(PaymentsAPIView):
+    """POST ``checkout/<session_id>/cancel/``: expire the caller's unpaid checkout (owner only)."""
+
+    @openapi.document(request=None, responses={200: s.CheckoutStatusSerializer,
+                                               **openapi.errors(400, 401, 404, 409, 502, 503)})
+    def post(self, request, session_id: str):
+        s.validate_session_id(session_id)
+        payment = services.cancel_checkout_session(self.existing_profile(), session_id)
+        return Response(s.CheckoutStatusSerializer(payment).data)
+
+
 def _json_error(error: str, message: str | None = None, *, status: int, **headers: str) -> JsonResponse:
     response = JsonResponse(error_body(error, message), status=status)
     for name, value in headers.items():
@@ -172,4 +197,10 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     except PaymentError as exc:
         log_gateway_error(exc)
         return _json_error(exc.error, exc.message, status=exc.http_status)
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        # Nothing was acknowledged: a 503 makes Stripe deliver the event again later.
+        log_database_unavailable(exc)
+        return _json_error(*DATABASE_UNAVAILABLE, status=503, **{"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
     return JsonResponse({"status": "success"})

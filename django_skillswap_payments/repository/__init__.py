@@ -12,8 +12,8 @@
   the backfill of its float amounts.
 
 No multi-document transactions are used. Correctness comes from unique
-indexes (session id, payment intent id, open premium checkout slot, Stripe
-event id) and from conditional single-document updates. Nothing here sends a
+indexes (session id, payment intent id, open premium checkout slot, premium
+holder, Stripe event id) and from conditional single-document updates. Nothing here sends a
 signal or calls Stripe.
 
 The names below are re-exported so ``from django_skillswap_payments import
@@ -46,6 +46,7 @@ from .legacy import (
     upsert_legacy_subscription,
 )
 from .payments import (
+    adopt_premium_holders,
     attach_checkout_session,
     create_pending_payment,
     delete_unstarted_payment,
@@ -55,6 +56,7 @@ from .payments import (
     has_completed_premium,
     latest_completed_premium,
     payments_needing_signal_retry,
+    premium_holder_of,
     premium_slot,
     record_mismatch,
     record_signal_failures,
@@ -75,13 +77,17 @@ from .webhook_log import (
 def ensure_indexes() -> dict[str, list[str]]:
     """Create every index the documents declare; return index names per collection.
 
-    Safe to run repeatedly (MongoDB ignores indexes that already exist).
+    Completed premium payments stored before the ``premium_holder`` index
+    existed are then given their key (:func:`.payments.adopt_premium_holders`),
+    so the one-completed-premium-per-user rule covers them too. Safe to run
+    repeatedly (MongoDB ignores indexes that already exist).
     """
     created: dict[str, list[str]] = {}
     for document in ALL_DOCUMENTS:
         document.ensure_indexes()
         collection = document._get_collection()
         created[collection.name] = sorted(collection.index_information())
+    adopt_premium_holders()
     return created
 
 
@@ -92,6 +98,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "MAX_PAYLOAD_COPY_CHARS",
     "active_legacy_subscription",
+    "adopt_premium_holders",
     "attach_checkout_session",
     "backfill_minor_units",
     "count_tips_received",
@@ -113,6 +120,7 @@ __all__ = [
     "latest_completed_premium",
     "payment_history",
     "payments_needing_signal_retry",
+    "premium_holder_of",
     "premium_slot",
     "profile_for_customer",
     "record_mismatch",

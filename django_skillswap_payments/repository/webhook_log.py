@@ -2,7 +2,8 @@
 
 The exact body Stripe signed is kept as text (``payload_json``) and is what a
 replay reads. A dict copy is kept for reading and querying, with the keys
-MongoDB cannot store escaped.
+MongoDB cannot store escaped, as long as body and copy fit in one MongoDB
+document together; otherwise only the body is kept.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import bson
+from bson.errors import InvalidDocument
 from mongoengine.errors import NotUniqueError
 
 from ..documents import WEBHOOK_FAILED, WEBHOOK_RECEIVED, WebhookEvent, utcnow
@@ -19,10 +22,21 @@ from ..documents import WEBHOOK_FAILED, WEBHOOK_RECEIVED, WebhookEvent, utcnow
 # event replaces them with these look-alikes, which the exact JSON body kept
 # alongside does not need.
 _KEY_ESCAPES = {".": "\uff0e", "$": "\uff04", "\x00": "\u2400"}
-# The dict copy is skipped for bodies this large or nested this deep, so that
-# storing the event can never fail on MongoDB's 16 MB document or 100-level nesting limits.
+# The dict copy is not even built for bodies this large, nor kept when nested this deep
+# (MongoDB allows 100 levels).
 MAX_PAYLOAD_COPY_CHARS = 4 * 1024 * 1024
 MAX_PAYLOAD_COPY_DEPTH = 40
+
+MONGODB_MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+# What a record holds besides the body and its copy: the event id, type and API version
+# (each at most 255 characters, see stripe_facts), timestamps, counters, and a last error
+# of at most MAX_ERROR_CHARS characters, all well within this allowance.
+RECORD_FIELDS_ALLOWANCE = 64 * 1024
+# The body and its copy together must fit in this; the copy is dropped when they do not.
+MAX_RECORD_BYTES = MONGODB_MAX_DOCUMENT_BYTES - RECORD_FIELDS_ALLOWANCE
+# A larger body could not be recorded even alone; webhooks refuse it (413) before verifying.
+MAX_WEBHOOK_BODY_BYTES = MAX_RECORD_BYTES
+MAX_ERROR_CHARS = 4000
 
 
 class _TooDeep(Exception):
@@ -61,6 +75,46 @@ def storable_copy(payload: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
 
 
+def _fits_with_body(copy: dict[str, Any], payload_json: str | None) -> bool:
+    body_bytes = len(payload_json.encode("utf-8")) if payload_json else 0
+    try:
+        copy_bytes = len(bson.encode(copy))
+    except (InvalidDocument, OverflowError):
+        return False
+    return body_bytes + copy_bytes <= MAX_RECORD_BYTES
+
+
+def first_delivery_fields(
+    *,
+    event_type: str,
+    livemode: bool,
+    api_version: str | None,
+    payload: Mapping[str, Any],
+    payload_json: str | None,
+) -> dict[str, Any]:
+    """The fields the first delivery of an event stores (beside its id and attempt count).
+
+    The body is always kept; the copy only when nested at most
+    ``MAX_PAYLOAD_COPY_DEPTH`` deep and when body and copy fit in
+    ``MAX_RECORD_BYTES`` together — a body of small array items can grow six-fold as BSON.
+    """
+    fields: dict[str, Any] = {
+        "type": event_type,
+        "livemode": bool(livemode),
+        "api_version": api_version,
+        "status": WEBHOOK_RECEIVED,
+        "received_at": utcnow(),
+    }
+    if payload_json is not None:
+        fields["payload_json"] = payload_json
+    if payload_json is not None and len(payload_json) > MAX_PAYLOAD_COPY_CHARS:
+        return fields
+    copy = storable_copy(payload)
+    if copy is not None and _fits_with_body(copy, payload_json):
+        fields["payload"] = copy
+    return fields
+
+
 def record_webhook_event(
     *,
     event_id: str,
@@ -74,26 +128,21 @@ def record_webhook_event(
 
     The first delivery inserts the event (status ``received``) with
     ``payload_json``, the exact body Stripe sent, and a storable copy of
-    ``payload`` (see :func:`storable_copy`); later deliveries of the same
-    event id only increment ``attempts``. The caller skips events whose
+    ``payload`` (see :func:`first_delivery_fields`); later deliveries of the
+    same event id only increment ``attempts``. The caller skips events whose
     returned status is already ``processed`` or ``ignored``.
     """
-    fields: dict[str, Any] = {
-        "set_on_insert__type": event_type,
-        "set_on_insert__livemode": bool(livemode),
-        "set_on_insert__api_version": api_version,
-        "set_on_insert__status": WEBHOOK_RECEIVED,
-        "set_on_insert__received_at": utcnow(),
-        "inc__attempts": 1,
-    }
-    if payload_json is not None:
-        fields["set_on_insert__payload_json"] = payload_json
-    copy = None if payload_json and len(payload_json) > MAX_PAYLOAD_COPY_CHARS else storable_copy(payload)
-    if copy is not None:
-        fields["set_on_insert__payload"] = copy
+    inserted = first_delivery_fields(
+        event_type=event_type,
+        livemode=livemode,
+        api_version=api_version,
+        payload=payload,
+        payload_json=payload_json,
+    )
+    fields: dict[str, Any] = {f"set_on_insert__{name}": value for name, value in inserted.items()}
     try:
         return WebhookEvent.objects(stripe_event_id=event_id).modify(
-            upsert=True, new=True, **fields
+            upsert=True, new=True, inc__attempts=1, **fields
         )
     except NotUniqueError:
         # Two concurrent first deliveries: the other insert won, so this one is an update.
@@ -108,7 +157,12 @@ def get_webhook_event(event_id: str) -> WebhookEvent | None:
 def finish_webhook_event(
     event_id: str, status: str, *, error: str | None = None
 ) -> WebhookEvent | None:
-    """Mark a recorded event ``processed``, ``ignored`` or ``failed`` (with the error text)."""
+    """Mark a recorded event ``processed``, ``ignored`` or ``failed`` (with the error text).
+
+    The error text is cut to ``MAX_ERROR_CHARS``, so it can never outgrow the record.
+    """
+    if error is not None and len(error) > MAX_ERROR_CHARS:
+        error = error[: MAX_ERROR_CHARS - 1] + "…"
     return WebhookEvent.objects(stripe_event_id=event_id).modify(
         new=True,
         set__status=status,

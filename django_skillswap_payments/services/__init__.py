@@ -3,8 +3,10 @@
 - :mod:`.checkout` — starting a premium purchase or a tip (validation, the
   one-open-premium-checkout rule, the Stripe session);
 - :mod:`.confirmation` — the success page asking Stripe how a checkout ended;
+- :mod:`.cancellation` — ending an unpaid checkout: the cancel page, and open
+  checkouts retired because Stripe no longer has them open;
 - :mod:`.transitions` — complete / fail / expire / refund, each announced by
-  its signal exactly once;
+  its signal exactly once (and the automatic refund of a second premium payment);
 - :mod:`.reads` — premium status and histories (empty for users with no profile);
 - :mod:`.legacy` — keeping the legacy gateway's subscriptions in step with Stripe.
 
@@ -18,6 +20,7 @@ Views and webhook handlers call these functions; they talk to Stripe through
 from __future__ import annotations
 
 from ..redirects import validate_redirect_url
+from .cancellation import cancel_checkout_session
 from .checkout import (
     CheckoutStart,
     clean_tip_message,
@@ -36,6 +39,7 @@ from .transitions import (
     expire_payment,
     fail_payment,
     mark_payment_refunded,
+    refund_duplicate,
     refund_payment,
 )
 
@@ -43,6 +47,7 @@ __all__ = [
     "CheckoutStart",
     "SubscriptionSync",
     "TransitionResult",
+    "cancel_checkout_session",
     "clean_tip_message",
     "complete_payment",
     "confirm_checkout_session",
@@ -53,6 +58,7 @@ __all__ = [
     "get_tip_history",
     "is_premium",
     "mark_payment_refunded",
+    "refund_duplicate",
     "refund_payment",
     "start_premium_checkout",
     "start_premium_checkout_for_user",

@@ -2,7 +2,11 @@
 
 A premium purchase may have one open checkout per user, held by the unique
 ``open_checkout_slot`` index: concurrent starts race for it, one creates the
-session and the others return that same session. Tips have no such limit.
+session and the others return that same session. A declined card does not
+end that checkout (the buyer may try again on the same page), so a new start
+returns it too; before handing it out again, Stripe is asked whether the
+session is still open, and a session Stripe has expired, completed or never
+heard of is settled first. Tips have no such limit.
 A pending payment that never got its session (Stripe refused, the process
 died) is deleted or reclaimed, never left payable.
 """
@@ -41,8 +45,9 @@ from ..errors import (
 from ..money import parse_amount
 from ..repository import payments as payment_store
 from ..repository import profiles
+from .cancellation import close_checkout, fetch_session, settle_closed_checkout
 from .reads import is_premium
-from .transitions import complete_from_session, expire_payment
+from .transitions import REASON_EXPIRED
 
 logger = logging.getLogger("django_skillswap_payments.services")
 
@@ -59,12 +64,19 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 
 @dataclass(frozen=True)
 class CheckoutStart:
-    """Result of starting a checkout: where to send the user."""
+    """Result of starting a checkout: where to send the user.
+
+    ``reused`` tells that an open checkout was returned instead of a new one;
+    ``success_url`` and ``cancel_url`` are the ones that session uses (those
+    of the request that created it, whatever a later request asked for).
+    """
 
     session_id: str
     url: str
     payment: Payment
     reused: bool = False
+    success_url: str | None = None
+    cancel_url: str | None = None
 
 
 def with_session_id(success_url: str) -> str:
@@ -167,13 +179,20 @@ def _open_session(
         checkout_url=session.url,
         customer_id=customer_id,
         livemode=session.livemode,
+        success_url=session.success_url or with_session_id(success_url),
+        cancel_url=session.cancel_url or cancel_url,
+        expires_at=session.expires_at,
     )
     if stored is None:
         # The slot was reclaimed as stale while Stripe was slow; do not leave a payable orphan session.
         _expire_quietly(session.id)
         raise CheckoutInProgress()
     return CheckoutStart(
-        session_id=stored.stripe_session_id, url=stored.checkout_url, payment=stored
+        session_id=stored.stripe_session_id,
+        url=stored.checkout_url,
+        payment=stored,
+        success_url=stored.success_url,
+        cancel_url=stored.cancel_url,
     )
 
 
@@ -193,36 +212,46 @@ def _wait_for_session(payment_id: ObjectId) -> Payment | None:
     raise CheckoutInProgress()
 
 
-def _retire_stale_checkout(payment: Payment) -> None:
-    """Close an open premium checkout too old to hand out again.
+def _resume_or_settle(holder: Payment) -> CheckoutStart | None:
+    """The holder's checkout to hand out again, if Stripe still has it open; else settle it.
 
-    If Stripe says it was paid after all, it is completed instead (and the
-    caller then refuses with ``AlreadyPremium``).
+    Too old to hand out (``CHECKOUT_SESSION_REUSE_SECONDS``): expired at
+    Stripe and here. Otherwise the session is fetched: open → returned;
+    paid, expired, failed or unknown to Stripe → the payment follows suit
+    (``None`` is returned and the caller looks again).
     """
-    session = stripe_facts.checkout_session(
-        gateway.retrieve_checkout_session(payment.stripe_session_id)
+    if _age_seconds(holder) >= payments_settings.checkout_session_reuse_seconds:
+        close_checkout(holder, reason=REASON_EXPIRED)
+        return None
+    session = fetch_session(holder.stripe_session_id)
+    if session is None or not session.open:
+        settle_closed_checkout(holder, session)
+        return None
+    return CheckoutStart(
+        session_id=holder.stripe_session_id,
+        url=holder.checkout_url or session.url,
+        payment=holder,
+        reused=True,
+        success_url=session.success_url or holder.success_url,
+        cancel_url=session.cancel_url or holder.cancel_url,
     )
-    if session.paid:
-        complete_from_session(payment, session)
-        return
-    if session.open:
-        _expire_quietly(payment.stripe_session_id)
-    expire_payment(payment, reason="checkout_expired")
 
 
 def start_premium_checkout(profile: Any, *, success_url: str, cancel_url: str) -> CheckoutStart:
     """Start (or resume) the premium purchase of ``profile``.
 
     Refuses with ``AlreadyPremium`` when the user already has premium. An
-    open premium checkout younger than ``CHECKOUT_SESSION_REUSE_SECONDS`` is
-    returned again instead of creating a second session. Concurrent starts
-    race for the profile's unique ``open_checkout_slot``: one creates the
-    Stripe session, the others wait for it and return the same session.
+    open premium checkout (also after a declined card) younger than
+    ``CHECKOUT_SESSION_REUSE_SECONDS`` and still open at Stripe is returned
+    again (``reused=True``) instead of creating a second session. Concurrent
+    starts race for the profile's unique ``open_checkout_slot``: one creates
+    the Stripe session, the others wait for it and return the same session.
+    Raises ``PaymentProcessing`` while the open checkout's delayed payment
+    method is still clearing, and ``GatewayError`` when Stripe cannot be asked.
     """
     if is_premium(profile):
         raise AlreadyPremium()
     slot = payment_store.premium_slot(profile.id)
-    reuse_seconds = payments_settings.checkout_session_reuse_seconds
     for _attempt in range(5):
         holder = payment_store.find_open_checkout(slot)
         if holder is not None:
@@ -236,14 +265,9 @@ def start_premium_checkout(profile: Any, *, success_url: str, cancel_url: str) -
                 holder = _wait_for_session(holder.id)
                 if holder is None:
                     continue
-            if _age_seconds(holder) < reuse_seconds:
-                return CheckoutStart(
-                    session_id=holder.stripe_session_id,
-                    url=holder.checkout_url,
-                    payment=holder,
-                    reused=True,
-                )
-            _retire_stale_checkout(holder)
+            resumed = _resume_or_settle(holder)
+            if resumed is not None:
+                return resumed
             if is_premium(profile):
                 raise AlreadyPremium()
             continue

@@ -6,13 +6,32 @@ safely: whichever arrives first completes the payment and sends the signal.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from .. import gateway, stripe_facts
-from ..documents import STATUS_COMPLETED, STATUS_PENDING, STATUS_REFUNDED, Payment
-from ..errors import PaymentMismatch, PaymentNotFound
+from ..documents import (
+    STATUS_COMPLETED,
+    STATUS_FAILED,
+    STATUS_PENDING,
+    STATUS_REFUNDED,
+    Payment,
+)
+from ..errors import GatewayError, PaymentMismatch, PaymentNotFound
 from ..repository import payments as payment_store
-from .transitions import complete_from_session, expire_payment
+from .transitions import complete_from_session, expire_payment, refund_duplicate
+
+logger = logging.getLogger("django_skillswap_payments.services")
+
+
+def owned_payment(profile: Any | None, session_id: str) -> Payment:
+    """The payment of ``profile`` whose Checkout Session is ``session_id``, or ``PaymentNotFound``."""
+    if profile is None or not isinstance(session_id, str) or not session_id.strip():
+        raise PaymentNotFound()
+    payment = payment_store.find_payment(session_id=session_id.strip(), from_user_id=profile.id)
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
 
 
 def confirm_checkout_session(profile: Any | None, session_id: str) -> Payment:
@@ -20,24 +39,36 @@ def confirm_checkout_session(profile: Any | None, session_id: str) -> Payment:
 
     Only the payment's owner may confirm (``PaymentNotFound`` otherwise, and
     for a user with no profile). A paid session completes the payment; an
-    expired one fails it. Raises ``PaymentMismatch`` when Stripe's figures
+    expired one expires it. Raises ``PaymentMismatch`` when Stripe's figures
     differ. Returns the payment as stored afterwards.
     """
-    if profile is None or not isinstance(session_id, str) or not session_id.strip():
-        raise PaymentNotFound()
-    payment = payment_store.find_payment(session_id=session_id.strip(), from_user_id=profile.id)
-    if payment is None:
-        raise PaymentNotFound()
+    payment = owned_payment(profile, session_id)
+    if payment.status == STATUS_COMPLETED and payment.duplicate_of is not None:
+        return _retry_duplicate_refund(payment)
     if payment.status in (STATUS_COMPLETED, STATUS_REFUNDED):
         return payment
     session = stripe_facts.checkout_session(
         gateway.retrieve_checkout_session(payment.stripe_session_id)
     )
     if session.paid:
-        result = complete_from_session(payment, session)
+        try:
+            result = complete_from_session(payment, session)
+        except GatewayError as exc:
+            # Completed as a duplicate, but Stripe refused the refund for now.
+            logger.warning("Refund of duplicate payment %s failed: %s", payment.id, exc.error)
+            return payment_store.get_payment(payment.id) or payment
         if result.mismatch:
             raise PaymentMismatch()
         return result.payment
-    if session.expired and payment.status == STATUS_PENDING:
+    if session.expired and payment.status in (STATUS_PENDING, STATUS_FAILED):
         return expire_payment(payment).payment
     return payment
+
+
+def _retry_duplicate_refund(payment: Payment) -> Payment:
+    """A duplicate whose refund failed before: try again; the buyer sees it completed meanwhile."""
+    try:
+        return refund_duplicate(payment).payment
+    except GatewayError as exc:
+        logger.warning("Refund of duplicate payment %s failed again: %s", payment.id, exc.error)
+        return payment

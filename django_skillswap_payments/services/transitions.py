@@ -6,23 +6,42 @@ Every function here takes a :class:`~django_skillswap_payments.documents.Payment
 conditional update through :func:`~django_skillswap_payments.repository.payments.transition`;
 only the caller whose update changed the document sends the signal (the
 exactly-once story is told in :mod:`django_skillswap_payments.states`).
+
+A premium payment that completes while its payer already holds premium
+through another payment is a duplicate: it sends no completion signal and is
+refunded at Stripe here. Until that refund succeeds it stays completed and
+flagged (``duplicate_of``); every later report of its completion (a webhook
+redelivery, a replay, the success page) tries the refund again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import gateway, signals, stripe_facts
-from ..documents import STATUS_COMPLETED, STATUS_FAILED, STATUS_REFUNDED, Payment, utcnow
-from ..errors import InvalidAmount, InvalidTransition, PaymentNotFound
+from ..documents import (
+    STATUS_COMPLETED,
+    STATUS_EXPIRED,
+    STATUS_FAILED,
+    STATUS_REFUNDED,
+    Payment,
+    utcnow,
+)
+from ..errors import GatewayError, InvalidAmount, InvalidTransition, PaymentNotFound
 from ..money import normalize_currency
 from ..repository import payments as payment_store
 from ..states import ALLOWED_PREVIOUS
 
 logger = logging.getLogger("django_skillswap_payments.services")
+
+# failure_reason of a payment whose checkout ended unpaid
+REASON_EXPIRED = "checkout_expired"
+REASON_CANCELED = "checkout_canceled"
+REASON_NOT_FOUND = "checkout_not_found"
+REASON_ASYNC_FAILED = "async_payment_failed"
 
 
 @dataclass(frozen=True)
@@ -31,13 +50,16 @@ class TransitionResult:
 
     ``changed`` is true for the one caller whose update happened (and who
     sent the signal); ``mismatch`` is true when Stripe's figures disagreed
-    with the stored payment and nothing was granted.
+    with the stored payment and nothing was granted; ``duplicate`` is true
+    when the payment is a second premium payment, refunded by this call
+    (``changed``) or before it.
     """
 
     payment: Payment
     changed: bool
     mismatch: bool = False
     reason: str | None = None
+    duplicate: bool = False
 
 
 def _load(payment_or_lookup: Any) -> Payment:
@@ -101,11 +123,16 @@ def complete_payment(
 
     The amount (in minor units), currency and livemode must equal the stored
     payment's; otherwise nothing is granted, a note is stored on the payment
-    and the result has ``mismatch=True``. Allowed from ``pending`` and
-    ``failed``; only the caller whose update wins gets ``changed=True`` and
-    sends ``premium_payment_completed`` / ``tip_payment_completed``.
+    and the result has ``mismatch=True``. Allowed from ``pending``,
+    ``failed`` and ``expired``; only the caller whose update wins gets
+    ``changed=True`` and sends ``premium_payment_completed`` /
+    ``tip_payment_completed``. A second premium payment of the same user is
+    refunded instead (``duplicate=True``, see the module docstring); raises
+    ``GatewayError`` when Stripe refuses that refund, so the report is retried.
     """
     payment = _load(payment_or_lookup)
+    if _awaits_duplicate_refund(payment):
+        return refund_duplicate(payment)
     if payment.status not in ALLOWED_PREVIOUS[STATUS_COMPLETED]:
         # Already completed or refunded: a duplicate report, nothing to compare or change.
         return TransitionResult(payment=payment, changed=False)
@@ -139,7 +166,42 @@ def complete_payment(
         fields["stripe_payment_intent_id"] = payment_intent_id
     if session_id and not payment.stripe_session_id:
         fields["stripe_session_id"] = session_id
-    return _finish(payment, payment_store.transition(payment.id, STATUS_COMPLETED, set_fields=fields))
+    updated = payment_store.transition(payment.id, STATUS_COMPLETED, set_fields=fields)
+    if updated is None:
+        current = payment_store.get_payment(payment.id) or payment
+        if _awaits_duplicate_refund(current):
+            # Whoever completed it may have failed to refund it: try again.
+            return refund_duplicate(current)
+        return TransitionResult(payment=current, changed=False)
+    if updated.duplicate_of is not None:
+        signals.dispatch(updated)  # announces nothing: a duplicate grants nothing
+        return refund_duplicate(updated)
+    signals.dispatch(updated)
+    return TransitionResult(payment=updated, changed=True)
+
+
+def _awaits_duplicate_refund(payment: Payment) -> bool:
+    return payment.status == STATUS_COMPLETED and payment.duplicate_of is not None
+
+
+def refund_duplicate(payment: Payment) -> TransitionResult:
+    """Refund a duplicate premium payment at Stripe and mark it refunded.
+
+    Sends ``duplicate_payment_refunded`` (never ``payment_refunded``: the
+    user keeps premium through the other payment). Safe to repeat: the
+    Stripe refund is idempotent per payment and the status change
+    conditional. Raises ``GatewayError`` if Stripe refuses; the payment then
+    stays completed and flagged for the next attempt.
+    """
+    try:
+        refund_id = stripe_facts.stripe_id(gateway.create_refund(payment, reason="duplicate"))
+    except GatewayError as exc:
+        if exc.detail.get("stripe_code") != "charge_already_refunded":
+            raise
+        # A concurrent attempt (or an operator) refunded it first: the money is back either way.
+        refund_id = None
+    result = mark_payment_refunded(payment, refund_id=refund_id)
+    return TransitionResult(payment=result.payment, changed=result.changed, duplicate=True)
 
 
 def complete_from_session(
@@ -160,19 +222,44 @@ def complete_from_session(
 
 
 def fail_payment(
-    payment_or_lookup: Any, *, reason: str, payment_intent_id: str | None = None
+    payment_or_lookup: Any,
+    *,
+    reason: str,
+    payment_intent_id: str | None = None,
+    final: bool = True,
 ) -> TransitionResult:
-    """Mark a pending payment failed with ``reason``; sends ``payment_failed`` once."""
+    """Mark a payment failed with ``reason``; sends ``payment_failed`` (with ``final``) once.
+
+    ``final=False`` is a declined attempt on a checkout Stripe may still take
+    a payment on: the payment keeps its open-checkout slot, so the user's next
+    premium start returns the same session. A final failure ends the checkout.
+    See :mod:`django_skillswap_payments.states` for the statuses each may follow.
+    """
     payment = _load(payment_or_lookup)
     fields: dict[str, Any] = {"failure_reason": reason}
     if payment_intent_id and not payment.stripe_payment_intent_id:
         fields["stripe_payment_intent_id"] = payment_intent_id
-    return _finish(payment, payment_store.transition(payment.id, STATUS_FAILED, set_fields=fields))
+    return _finish(
+        payment,
+        payment_store.transition(payment.id, STATUS_FAILED, set_fields=fields, retryable=not final),
+    )
 
 
-def expire_payment(payment_or_lookup: Any, *, reason: str = "checkout_expired") -> TransitionResult:
-    """Close a pending payment whose Checkout Session expired (a ``failed`` transition)."""
-    return fail_payment(payment_or_lookup, reason=reason)
+def expire_payment(payment_or_lookup: Any, *, reason: str | None = None) -> TransitionResult:
+    """Close a pending or failed payment whose checkout ended unpaid; sends ``payment_failed``
+    with ``final=True`` once.
+
+    ``reason`` defaults to ``checkout_canceled`` when the buyer asked to
+    cancel (Stripe's expiry notice may arrive before the cancel request's own
+    answer), ``checkout_expired`` otherwise.
+    """
+    payment = _load(payment_or_lookup)
+    if reason is None:
+        reason = REASON_CANCELED if payment.cancel_requested_at else REASON_EXPIRED
+    return _finish(
+        payment,
+        payment_store.transition(payment.id, STATUS_EXPIRED, set_fields={"failure_reason": reason}),
+    )
 
 
 def mark_payment_refunded(
@@ -181,7 +268,11 @@ def mark_payment_refunded(
     """Record a refund Stripe already made (e.g. from a webhook); sends ``payment_refunded`` once."""
     payment = _load(payment_or_lookup)
     fields = {"stripe_refund_id": refund_id} if refund_id else {}
-    return _finish(payment, payment_store.transition(payment.id, STATUS_REFUNDED, set_fields=fields))
+    result = _finish(payment, payment_store.transition(payment.id, STATUS_REFUNDED, set_fields=fields))
+    if not result.changed and refund_id and result.payment.status == STATUS_REFUNDED:
+        # Marked refunded by a report that did not name the refund (e.g. its charge.refunded).
+        result = replace(result, payment=payment_store.note_refund_id(payment.id, refund_id) or result.payment)
+    return result
 
 
 def refund_payment(payment_or_lookup: Any, *, reason: str | None = None) -> TransitionResult:
@@ -196,5 +287,7 @@ def refund_payment(payment_or_lookup: Any, *, reason: str | None = None) -> Tran
         raise InvalidTransition(
             f"Only completed payments can be refunded (status is {payment.status!r})"
         )
+    if payment.duplicate_of is not None:
+        return refund_duplicate(payment)
     refund = gateway.create_refund(payment, reason=reason)
     return mark_payment_refunded(payment, refund_id=stripe_facts.stripe_id(refund))

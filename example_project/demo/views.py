@@ -1,6 +1,8 @@
 """The few endpoints a host site adds around the payments app for its own UI."""
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.http import HttpResponseNotFound, JsonResponse
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -53,3 +55,28 @@ class NotificationsView(APIView):
                 for n in notifications
             ]
         )
+
+
+# Shown only when the front end has not been built (its export has the real page).
+_PLAIN_NOT_FOUND = b"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Page not found</title></head>
+<body><h1>Page not found</h1><p><a href="/dashboard/">Back to dashboard</a></p></body></html>
+"""
+
+
+def not_found(request, exception=None):
+    """Any unknown address: JSON under ``/api/``, otherwise the front end's own 404 page.
+
+    Routed as the last URL pattern as well as ``handler404``, so even with
+    ``DJANGO_DEBUG=1`` nobody is shown Django's debug page listing every URL.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"error": "Not found", "message": "There is no API endpoint at this address."},
+            status=404,
+        )
+    try:
+        page = (settings.FRONTEND_EXPORT_DIR / "404.html").read_bytes()
+    except OSError:
+        page = _PLAIN_NOT_FOUND
+    return HttpResponseNotFound(page, content_type="text/html; charset=utf-8")

@@ -5,6 +5,11 @@ nothing configured it runs on embedded defaults: a local MongoDB wire server
 (started by ``manage.py rundemo``) and the Stripe emulator mounted at
 ``/stripe-emulator/``.  Set ``STRIPE_SECRET_KEY`` (and the publishable key and
 webhook secret) to use real Stripe test mode instead.
+
+Debug mode is off unless ``DJANGO_DEBUG=1``.  ``SECRET_KEY`` comes from
+``DJANGO_SECRET_KEY``, or is generated once per machine and kept in the var
+directory (``DEMO_VAR_DIR``, default ``example_project/var/``), like the demo's
+data; so is the emulator's secret key.
 """
 
 import os
@@ -13,14 +18,17 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from .machine_secrets import machine_secret
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 FRONTEND_EXPORT_DIR = BASE_DIR / "frontend" / "out"
 
 load_dotenv(BASE_DIR / ".env")
 
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-site-insecure-key-for-local-demo-only")
+VAR_DIR = Path(os.environ.get("DEMO_VAR_DIR") or BASE_DIR / "var")
+# Off by default: the debug pages list every URL and show settings to whoever sees an error.
+DEBUG = os.environ.get("DJANGO_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or machine_secret(VAR_DIR / "django-secret-key")
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 DEMO_PORT = int(os.environ.get("DEMO_PORT", "8000"))
 
@@ -66,11 +74,14 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# No STATIC_ROOT: WhiteNoise serves app static files from their apps (WHITENOISE_USE_FINDERS),
+# so the demo needs no collectstatic step.
 # The Next.js static export is served from the site root, on the API's origin.
 WHITENOISE_ROOT = FRONTEND_EXPORT_DIR if FRONTEND_EXPORT_DIR.is_dir() else None
 WHITENOISE_INDEX_FILE = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# App static files (DRF's browsable API) are served without collectstatic, debug or not.
+WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -89,6 +100,8 @@ SIMPLE_JWT = {
 STRIPE_EMULATED = not os.environ.get("STRIPE_SECRET_KEY")
 STRIPE_EMULATOR_PREFIX = "stripe-emulator"
 STRIPE_EMULATOR_WEBHOOK_SECRET = "whsec_demo_emulator_signing_secret"
+# The emulator keeps its account here across restarts, as Stripe would.
+STRIPE_EMULATOR_STATE_FILE = VAR_DIR / "stripe-emulator.json"
 DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL", f"http://127.0.0.1:{DEMO_PORT}")
 
 SKILLSWAP_PAYMENTS = {
@@ -98,7 +111,10 @@ SKILLSWAP_PAYMENTS = {
 if STRIPE_EMULATED:
     SKILLSWAP_PAYMENTS.update(
         {
-            "STRIPE_SECRET_KEY": "sk_test_emulator",
+            # The mounted emulator answers this key only: no one else can list or expire sessions.
+            "STRIPE_SECRET_KEY": machine_secret(
+                VAR_DIR / "stripe-emulator-key", prefix="sk_test_emulator_"
+            ),
             "STRIPE_PUBLISHABLE_KEY": "pk_test_emulator",
             "STRIPE_WEBHOOK_SECRET": STRIPE_EMULATOR_WEBHOOK_SECRET,
             "STRIPE_API_BASE": f"{DEMO_BASE_URL}/{STRIPE_EMULATOR_PREFIX}",

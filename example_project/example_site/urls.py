@@ -1,6 +1,6 @@
 from demo import views
 from django.conf import settings
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 urlpatterns = [
@@ -18,3 +18,7 @@ if settings.STRIPE_EMULATED:
     from django_skillswap_payments.testing.emulator import django_urls
 
     urlpatterns += django_urls(emulator, f"{settings.STRIPE_EMULATOR_PREFIX}/")
+
+# Last: whatever matched nothing above is a 404 page of the site's own, never Django's debug list.
+urlpatterns.append(re_path(r"^", views.not_found, name="not-found"))
+handler404 = "demo.views.not_found"

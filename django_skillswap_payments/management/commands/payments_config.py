@@ -6,10 +6,9 @@ from django.core.management.base import BaseCommand
 
 from django_skillswap_payments.conf import (
     DEFAULTS,
-    SECRET_KEYS,
     SETTINGS_NAME,
+    display_value,
     key_mode,
-    mask_secret,
     payments_settings,
 )
 
@@ -24,12 +23,7 @@ class Command(BaseCommand):
         width = max(len(name) for name in DEFAULTS)
         self.stdout.write(f"{SETTINGS_NAME} (effective values)")
         for name in DEFAULTS:
-            value = getattr(payments_settings, name)
-            shown = (
-                mask_secret(value)
-                if name in SECRET_KEYS
-                else ("(not set)" if value in (None, "") else repr(value))
-            )
+            shown = display_value(name, getattr(payments_settings, name))
             self.stdout.write(f"  {name:<{width}}  {shown}  [{payments_settings.source(name)}]")
         mode = key_mode(payments_settings.STRIPE_SECRET_KEY)
         self.stdout.write("")

@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.5,
         help="seconds before the first retry, doubled after (default: 0.5)",
     )
+    parser.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help="keep the account (sessions, payments, events, idempotency keys) in this JSON file "
+        "across restarts (default: in memory only)",
+    )
     parser.add_argument("--seed", type=int, help="seed for generated ids and shuffling")
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
     return parser
@@ -104,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give one --webhook-secret for all webhooks, or exactly one per --webhook")
 
     emulator = StripeEmulator(
-        api_keys=args.api_key or None, public_url=args.public_url, seed=args.seed
+        api_keys=args.api_key or None,
+        public_url=args.public_url,
+        seed=args.seed,
+        state_file=args.state_file,
     )
     emulator.webhooks.configure(
         repeat=args.repeat,

@@ -6,10 +6,16 @@ points at its own site, e.g. ``http://127.0.0.1:8000/stripe-emulator``::
     # urls.py
     from django_skillswap_payments.testing.emulator import StripeEmulator, django_urls
 
-    emulator = StripeEmulator()
+    emulator = StripeEmulator(
+        api_keys=[settings.SKILLSWAP_PAYMENTS["STRIPE_SECRET_KEY"]],
+        state_file=BASE_DIR / "var" / "stripe-emulator.json",
+    )
     urlpatterns += django_urls(emulator, "stripe-emulator/")
 
-Do not mount it in production: it accepts any test key and fakes payments.
+Pass ``api_keys``: without it the mounted API answers any ``sk_test_`` key, so
+anyone who can reach the site could list and expire its sessions.  Pass
+``state_file`` to keep the account across restarts, as Stripe would.  Never
+mount it in production: it fakes payments.
 """
 
 from __future__ import annotations

@@ -41,6 +41,9 @@ class StripeEmulator(HostedPayments, CheckoutSessions, Customers, Refunds, Event
     ``seed``: makes generated ids and shuffled deliveries reproducible.
     ``webhook_delivery``: ``"sync"``, ``"background"`` or ``"auto"`` (see :class:`WebhookDispatcher`).
     ``sleep``: how webhook delivery waits for delays and retry backoff.
+    ``state_file``: a JSON file that keeps the account across restarts, as Stripe
+    would: loaded when it exists, rewritten (atomically) after every operation
+    that changes anything.  Webhook deliveries still queued at exit are not kept.
     """
 
     def http_client(self):

@@ -16,13 +16,19 @@ delivery mode it does so on the same thread while the delivery is in progress.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import json
+import os
 import random
 import string
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..webhooks import DEFAULT_API_VERSION
@@ -41,6 +47,9 @@ _URL_PARAM_NAMES = {
     "customer": "id",
     "event": "id",
 }
+
+# Bumped when the layout of the state file changes incompatibly.
+_STATE_FORMAT = 1
 
 
 @dataclass
@@ -108,6 +117,7 @@ class EmulatorStore:
         webhook_delivery: str = AUTO,
         api_version: str = DEFAULT_API_VERSION,
         sleep: Callable[[float], None] = time.sleep,
+        state_file: str | os.PathLike[str] | None = None,
     ):
         self.api_keys = frozenset(api_keys) if api_keys else None
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -129,6 +139,10 @@ class EmulatorStore:
         self.webhooks = WebhookDispatcher(
             mode=webhook_delivery, rng=random.Random(self._rng.random()), sleep=sleep
         )
+        self.state_file = Path(state_file) if state_file is not None else None
+        self._saved_state: str | None = None
+        if self.state_file is not None and self.state_file.exists():
+            self._load_state(self.state_file)
 
     # ------------------------------------------------------------------ time and ids
 
@@ -232,7 +246,11 @@ class EmulatorStore:
         try:
             with self._lock:
                 self._on_operation_start()
-                yield
+                try:
+                    yield
+                finally:
+                    if outermost:
+                        self._save_state()
         finally:
             if outermost:
                 events = self._local.events
@@ -248,6 +266,75 @@ class EmulatorStore:
 
     def _on_operation_start(self) -> None:
         """Bring time-driven state up to date; families with such state extend this."""
+
+    # ------------------------------------------------------------------ persistence
+
+    def _save_state(self) -> None:
+        """Write the account to ``state_file`` if an operation changed it.
+
+        Called at the end of every outermost operation, inside the lock.  The
+        whole account is serialised and compared with what was last written, so
+        no mutation can be missed and reads cost no disk write.  The file is
+        replaced atomically: a crash leaves the previous state, never half of one.
+        """
+        if self.state_file is None:
+            return
+        state = self._state_snapshot()
+        compared = json.dumps(state, sort_keys=True)
+        if compared == self._saved_state:
+            return
+        # Every request draws a request id, so the generator's state alone is no
+        # reason to write; it is saved with the next change, before any new object id.
+        state["rng"] = _encode_rng(self._rng.getstate())
+        text = json.dumps(state, sort_keys=True)
+        directory = self.state_file.parent
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, temp_name = tempfile.mkstemp(prefix=f".{self.state_file.name}.", dir=directory)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_name, self.state_file)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        self._saved_state = compared
+
+    def _state_snapshot(self) -> dict[str, Any]:
+        return {
+            "format": _STATE_FORMAT,
+            "clock_offset": self._offset,
+            "objects": self._objects,
+            "by_type": self._by_type,
+            "extras": {key: _encode_extras(value) for key, value in self._extras.items()},
+            "idempotency": [
+                {"api_key": api_key, "key": key, **_encode_result(result)}
+                for (api_key, key), result in self._idempotency.items()
+            ],
+        }
+
+    def _load_state(self, path: Path) -> None:
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+            if state.get("format") != _STATE_FORMAT:
+                raise ValueError(f"unknown format {state.get('format')!r}")
+            self._offset = float(state["clock_offset"])
+            self._objects = state["objects"]
+            self._by_type = state["by_type"]
+            self._extras = {key: _decode_extras(value) for key, value in state["extras"].items()}
+            self._idempotency = {
+                (item["api_key"], item["key"]): _decode_result(item)
+                for item in state["idempotency"]
+            }
+            # A seeded emulator must not hand out the ids of stored objects a second time.
+            self._rng.setstate(_decode_rng(state["rng"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(
+                f"cannot load the Stripe emulator's state from {path}: {exc}. "
+                "Delete the file to start with an empty account."
+            ) from exc
+        self._saved_state = json.dumps(self._state_snapshot(), sort_keys=True)
 
     # ------------------------------------------------------------------ objects and events
 
@@ -320,3 +407,46 @@ def filter_created(items: list[dict[str, Any]], created: Any) -> list[dict[str, 
         for i in items
         if all(checks[op](i["created"], bound) for op, bound in created.items() if op in checks)
     ]
+
+
+# ---------------------------------------------------------------------- state file encoding
+
+
+def _encode_extras(value: Any) -> dict[str, Any]:
+    # The store keeps per-object data for the resource families without knowing
+    # their types; each is a dataclass of plain JSON values, named by its class.
+    cls = type(value)
+    return {"type": f"{cls.__module__}:{cls.__qualname__}", "fields": dataclasses.asdict(value)}
+
+
+def _decode_extras(data: Mapping[str, Any]) -> Any:
+    module_name, _, class_name = data["type"].partition(":")
+    # Only the emulator's own dataclasses: the file never chooses arbitrary code to run.
+    if module_name.rpartition(".")[0] != __package__:
+        raise ValueError(f"unexpected extras type {data['type']!r}")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    if not dataclasses.is_dataclass(cls):
+        raise ValueError(f"unexpected extras type {data['type']!r}")
+    return cls(**data["fields"])
+
+
+def _encode_result(result: IdempotentResult) -> dict[str, Any]:
+    fields = dataclasses.asdict(result)
+    fields["body"] = result.body.decode("utf-8")
+    return fields
+
+
+def _decode_result(data: Mapping[str, Any]) -> IdempotentResult:
+    fields = {f.name: data[f.name] for f in dataclasses.fields(IdempotentResult)}
+    fields["body"] = fields["body"].encode("utf-8")
+    return IdempotentResult(**fields)
+
+
+def _encode_rng(state: tuple) -> list[Any]:
+    version, internal, gauss = state
+    return [version, list(internal), gauss]
+
+
+def _decode_rng(data: list[Any]) -> tuple:
+    version, internal, gauss = data
+    return (version, tuple(internal), gauss)

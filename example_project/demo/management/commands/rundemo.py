@@ -4,7 +4,8 @@ With no ``MONGODB_URI`` a local MongoDB wire server is started as a child
 process, keeping its data in ``example_project/var/mongo.sqlite3`` so purchases
 survive restarts.  With no Stripe keys the Stripe emulator shipped in the
 package is mounted on this server at ``/stripe-emulator/`` and delivers signed
-webhooks back to ``/api/payments/webhook/``.  Ctrl-C stops everything started here.
+webhooks back to ``/api/payments/webhook/``; its account is kept in
+``example_project/var/stripe-emulator.json``.  Ctrl-C stops everything started here.
 """
 
 import io
@@ -58,7 +59,8 @@ class Command(BaseCommand):
         if settings.STRIPE_EMULATED:
             stripe_mode = (
                 f"Stripe EMULATOR at {settings.DEMO_BASE_URL}/{settings.STRIPE_EMULATOR_PREFIX}/ "
-                "(no Stripe account needed; test card 4242 4242 4242 4242)"
+                "(no Stripe account needed; test card 4242 4242 4242 4242; "
+                f"account kept in {settings.STRIPE_EMULATOR_STATE_FILE})"
             )
         else:
             key = settings.SKILLSWAP_PAYMENTS.get("STRIPE_SECRET_KEY") or os.environ.get("STRIPE_SECRET_KEY", "")
@@ -71,6 +73,9 @@ class Command(BaseCommand):
             f"  Open      http://127.0.0.1:{port}/",
             f"  Stripe    {stripe_mode}",
             f"  MongoDB   {mongo_mode}",
+            "  Debug     ON (DJANGO_DEBUG=1): error pages show settings and code; keep it local"
+            if settings.DEBUG
+            else "  Debug     off (DJANGO_DEBUG=1 turns on Django's debug pages)",
         ]
         if not frontend.is_dir():
             lines.append(f"  Front end NOT BUILT ({frontend} missing): run scripts/demo to build it")

@@ -22,6 +22,7 @@ const STATUS_TONES = {
   pending: "warning",
   failed: "danger",
   refunded: "neutral",
+  expired: "neutral",
   none: "neutral",
   free: "neutral",
 };

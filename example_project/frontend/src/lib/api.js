@@ -107,12 +107,28 @@ const successUrl = () =>
 const cancelUrl = () => `${window.location.origin}/dashboard/payments/cancel/`;
 
 const RETURN_KEY = "skillswap.checkout.returnTo";
+const LAST_CHECKOUT_KEY = "skillswap.checkout.last";
 
 // The URLs handed to Checkout. `returnTo` is where "Go back" on the cancel
 // page leads (browser history would only lead back into Stripe's page).
 export function checkoutUrls(returnTo) {
   if (returnTo) window.sessionStorage.setItem(RETURN_KEY, returnTo);
   return { successUrl: successUrl(), cancelUrl: cancelUrl() };
+}
+
+// Stripe fills in {CHECKOUT_SESSION_ID} only in the success URL, so the cancel
+// page learns which checkout was abandoned from what this tab opened last.
+export function rememberCheckout(sessionId) {
+  if (sessionId) window.sessionStorage.setItem(LAST_CHECKOUT_KEY, sessionId);
+}
+
+export function lastCheckout() {
+  if (typeof window === "undefined") return null;
+  return window.sessionStorage.getItem(LAST_CHECKOUT_KEY);
+}
+
+export function forgetCheckout(sessionId) {
+  if (lastCheckout() === sessionId) window.sessionStorage.removeItem(LAST_CHECKOUT_KEY);
 }
 
 export function checkoutReturnPath(fallback = "/dashboard/subscription/") {
@@ -173,6 +189,11 @@ export const paymentAPI = {
   },
   async confirmCheckout(sessionId) {
     const { data } = await api.get(`/payments/checkout/${encodeURIComponent(sessionId)}/`);
+    return data;
+  },
+  // Expires an abandoned Checkout Session; 409 if it was paid meanwhile.
+  async cancelCheckout(sessionId) {
+    const { data } = await api.post(`/payments/checkout/${encodeURIComponent(sessionId)}/cancel/`);
     return data;
   },
   async getPaymentHistory(filters = {}) {

@@ -5,8 +5,18 @@ import { useEffect, useState } from "react";
 import { paymentAPI } from "@/lib/api";
 import { formatMoney } from "@/lib/money";
 import { timeAgo } from "@/lib/format";
+import { paidTotals } from "@/lib/status";
 import { useSession } from "@/components/DashboardShell";
 import { Badge, EmptyState, ErrorAlert, PageHeader, Spinner } from "@/components/ui";
+
+// The most tips one history request returns: the counts below are of paid tips
+// among them ("100+" past that).
+const TIPS_COUNTED = 100;
+
+function paidCount(items, total) {
+  const { count } = paidTotals(items);
+  return typeof total === "number" && total > (items?.length ?? 0) ? `${count}+` : count;
+}
 
 export default function OverviewPage() {
   const { user, notifications, refreshNotifications } = useSession();
@@ -16,7 +26,7 @@ export default function OverviewPage() {
 
   useEffect(() => {
     let live = true;
-    Promise.all([paymentAPI.getSubscriptionStatus(), paymentAPI.getTipHistory({ limit: 5 })])
+    Promise.all([paymentAPI.getSubscriptionStatus(), paymentAPI.getTipHistory({ limit: TIPS_COUNTED })])
       .then(([s, t]) => {
         if (!live) return;
         setStatus(s);
@@ -60,7 +70,7 @@ export default function OverviewPage() {
           <div className="stat-label">Tips sent</div>
           {tips ? (
             <>
-              <div className="stat-value">{tips.total_sent ?? tips.tips_sent?.length ?? 0}</div>
+              <div className="stat-value" data-testid="tips-sent-count">{paidCount(tips.tips_sent, tips.total_sent)}</div>
               <Link href="/dashboard/tips/" className="stat-link">Send a tip →</Link>
             </>
           ) : (
@@ -71,8 +81,11 @@ export default function OverviewPage() {
           <div className="stat-label">Tips received</div>
           {tips ? (
             <>
-              <div className="stat-value">{tips.total_received ?? tips.tips_received?.length ?? 0}</div>
-              <Link href="/dashboard/payments/" className="stat-link">Payment history →</Link>
+              <div className="stat-value" data-testid="tips-received-count">
+                {paidCount(tips.tips_received, tips.total_received)}
+              </div>
+              {/* Payment history lists what you paid; received tips are on the Tips page. */}
+              <Link href="/dashboard/tips/#received" className="stat-link">See tips received →</Link>
             </>
           ) : (
             !error && <Spinner size="sm" />
@@ -105,7 +118,7 @@ export default function OverviewPage() {
       </section>
       {tips?.tips_received?.length > 0 && (
         <p className="muted small">
-          Latest tip received: {formatMoney(tips.tips_received[0].amount)}{" "}
+          Latest tip received: {formatMoney(tips.tips_received[0].amount, tips.tips_received[0].currency)}{" "}
           {timeAgo(tips.tips_received[0].created_at)}.
         </p>
       )}

@@ -4,7 +4,6 @@ import { Suspense, useEffect, useState } from "react";
 import { useRouter, useSearchParams } from "next/navigation";
 import { authAPI } from "@/lib/api";
 import { isLoggedIn, safeNextPath } from "@/lib/auth";
-import { toastError } from "@/components/Toast";
 import { ErrorAlert, PageLoader, Spinner } from "@/components/ui";
 
 function LoginForm() {
@@ -33,8 +32,8 @@ function LoginForm() {
       await authAPI.me().catch(() => null);
       router.replace(next);
     } catch (err) {
+      // Shown in the form only: a toast would repeat it and outlive a later successful login.
       setError(err);
-      toastError(err, "Login failed");
       setBusy(false);
     }
   }

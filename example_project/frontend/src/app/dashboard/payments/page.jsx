@@ -4,6 +4,7 @@ import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from "rea
 import { useSearchParams } from "next/navigation";
 import { demoAPI, paymentAPI } from "@/lib/api";
 import { formatDate, shortId } from "@/lib/format";
+import { displayStatus } from "@/lib/status";
 import { formatMoney } from "@/lib/money";
 import { useSession } from "@/components/DashboardShell";
 import { toastError } from "@/components/Toast";
@@ -22,7 +23,24 @@ const STATUSES = [
   ["pending", "Pending"],
   ["failed", "Failed"],
   ["refunded", "Refunded"],
+  ["expired", "Expired"],
 ];
+
+// The date inputs name days of the user's calendar; the API takes instants.
+// From = the start of that day, To = the start of the day after it (exclusive),
+// so From = To = today lists everything made today, in the user's time zone.
+function localDayStart(isoDate, addDays = 0) {
+  const [year, month, day] = isoDate.split("-").map(Number);
+  return new Date(year, month - 1, day + addDays).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function apiFilters({ created_from: from, created_to: to, ...rest }) {
+  return {
+    ...rest,
+    created_from: from ? localDayStart(from) : undefined,
+    created_to: to ? localDayStart(to, 1) : undefined,
+  };
+}
 
 function PaymentHistory() {
   const params = useSearchParams();
@@ -54,7 +72,7 @@ function PaymentHistory() {
 
   const fetchPage = useCallback(async (active, before) => {
     const id = ++requestId.current;
-    const data = await paymentAPI.getPaymentHistory({ ...active, limit: PAGE_SIZE, before });
+    const data = await paymentAPI.getPaymentHistory({ ...apiFilters(active), limit: PAGE_SIZE, before });
     // Ignore answers to filters the user has since changed.
     if (id !== requestId.current) return null;
     return data;
@@ -193,14 +211,14 @@ function PaymentHistory() {
                 </thead>
                 <tbody>
                   {rows.map((p) => (
-                    <tr key={p._id} data-testid="payment-row" data-type={p.transaction_type} data-status={p.status}>
+                    <tr key={p._id} data-testid="payment-row" data-type={p.transaction_type} data-status={displayStatus(p)}>
                       <td className="nowrap">{formatDate(p.created_at)}</td>
                       <td>
                         <div className="tx-title">{describe(p)}</div>
                         <div className="muted small mono" title={p._id}>#{shortId(p._id)}</div>
                       </td>
                       <td className="num">{formatMoney(p.amount, p.currency)}</td>
-                      <td><StatusBadge status={p.status} /></td>
+                      <td><StatusBadge status={displayStatus(p)} /></td>
                       <td className="nowrap muted">{p.completed_at ? formatDate(p.completed_at) : "—"}</td>
                     </tr>
                   ))}

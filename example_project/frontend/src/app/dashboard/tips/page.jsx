@@ -2,8 +2,9 @@
 
 import Link from "next/link";
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { checkoutUrls, demoAPI, paymentAPI } from "@/lib/api";
+import { checkoutUrls, demoAPI, paymentAPI, rememberCheckout } from "@/lib/api";
 import { formatDate, shortId } from "@/lib/format";
+import { displayStatus, paidTotals } from "@/lib/status";
 import {
   centsToString,
   formatMoney,
@@ -55,6 +56,17 @@ export default function TipsPage() {
     loadHistory();
   }, [loadRecipients, loadHistory]);
 
+  // Back from Stripe's page may restore this page as it was left: "Opening checkout…".
+  useEffect(() => {
+    const onShow = (e) => {
+      if (!e.persisted) return;
+      setSubmitting(false);
+      loadHistory();
+    };
+    window.addEventListener("pageshow", onShow);
+    return () => window.removeEventListener("pageshow", onShow);
+  }, [loadHistory]);
+
   // You cannot tip yourself, so you are not offered as a recipient.
   const choices = useMemo(
     () => (recipients || []).filter((r) => !user?.profile_id || String(r.profile_id) !== String(user.profile_id)),
@@ -85,7 +97,10 @@ export default function TipsPage() {
       const { successUrl, cancelUrl } = checkoutUrls("/dashboard/tips/");
       // Normalised "12.50" -> 12.5: the exact decimal the user typed.
       const value = Number(centsToString(toCents(amount.trim())));
-      const { url } = await paymentAPI.createTipCheckout(recipient, value, message.trim(), successUrl, cancelUrl);
+      const { session_id: sessionId, url } = await paymentAPI.createTipCheckout(
+        recipient, value, message.trim(), successUrl, cancelUrl,
+      );
+      rememberCheckout(sessionId);
       window.location.href = url;
     } catch (err) {
       setSubmitError(err);
@@ -238,6 +253,7 @@ export default function TipsPage() {
           />
           <TipList
             title="Received"
+            id="received"
             testId="tips-received"
             loading={!history && !historyError}
             items={history?.tips_received}
@@ -254,21 +270,21 @@ export default function TipsPage() {
   );
 }
 
-function TipList({ title, testId, loading, items, total, who, empty }) {
+function TipList({ title, id, testId, loading, items, total, who, empty }) {
   const list = items || [];
-  const completedCents = list
-    .filter((t) => t.status === "completed")
-    .reduce((sum, t) => sum + (toCents(t.amount) || 0), 0);
-  const count = typeof total === "number" ? total : list.length;
+  // Only paid tips count: abandoned and expired checkouts moved no money.
+  const paid = paidTotals(list);
+  const partial = typeof total === "number" && total > list.length;
   return (
-    <section className="card" aria-label={`Tips ${title.toLowerCase()}`}>
+    <section className="card" id={id} aria-label={`Tips ${title.toLowerCase()}`}>
       <div className="card-head">
         <h2>{title}</h2>
         {!loading && (
           <div className="totals" data-testid={`${testId}-total`}>
-            <strong>{count}</strong> {count === 1 ? "tip" : "tips"}
+            <strong>{paid.count}</strong> paid {paid.count === 1 ? "tip" : "tips"}
             <span className="dot-sep">·</span>
-            <strong>{formatMoney(centsToString(completedCents))}</strong> completed
+            <strong>{formatMoney(centsToString(paid.cents))}</strong>
+            {partial && <span className="muted"> (latest {list.length})</span>}
           </div>
         )}
       </div>
@@ -280,7 +296,7 @@ function TipList({ title, testId, loading, items, total, who, empty }) {
         ) : (
           <ul className="tx-list">
             {list.map((t) => (
-              <li key={t._id} className="tx" data-testid="tip-item" data-status={t.status}>
+              <li key={t._id} className="tx" data-testid="tip-item" data-status={displayStatus(t)}>
                 <div className="tx-main">
                   <div className="tx-title">{who(t)}</div>
                   {t.message && <div className="tx-message">“{t.message}”</div>}
@@ -288,7 +304,7 @@ function TipList({ title, testId, loading, items, total, who, empty }) {
                 </div>
                 <div className="tx-side">
                   <div className="tx-amount">{formatMoney(t.amount, t.currency)}</div>
-                  <StatusBadge status={t.status} />
+                  <StatusBadge status={displayStatus(t)} />
                 </div>
               </li>
             ))}

@@ -3,10 +3,10 @@
 import Link from "next/link";
 import { Suspense, useCallback, useEffect, useRef, useState } from "react";
 import { useSearchParams } from "next/navigation";
-import { paymentAPI } from "@/lib/api";
+import { demoAPI, forgetCheckout, paymentAPI } from "@/lib/api";
 import { formatMoney } from "@/lib/money";
 import { useSession } from "@/components/DashboardShell";
-import { toast, toastError } from "@/components/Toast";
+import { toast } from "@/components/Toast";
 import { ErrorAlert, PageLoader, Spinner, StatusBadge } from "@/components/ui";
 
 // Stripe redirects here as soon as the card is accepted; the webhook may not
@@ -20,7 +20,20 @@ const COPY = {
   completed: { icon: "✓", tone: "success", title: "Payment successful" },
   failed: { icon: "!", tone: "danger", title: "Payment failed" },
   refunded: { icon: "↺", tone: "neutral", title: "Payment refunded" },
+  expired: { icon: "×", tone: "neutral", title: "Checkout expired" },
+  unknown: { icon: "!", tone: "danger", title: "We couldn’t confirm this payment" },
 };
+
+// Who a tip went to: the confirmation answer has no recipient, the sender's history does.
+async function tipRecipientName(sessionId) {
+  const [history, people] = await Promise.all([
+    paymentAPI.getPaymentHistory({ type: "tip", limit: 50 }),
+    demoAPI.recipients(),
+  ]);
+  const tip = (history.results || []).find((p) => p.stripe_session_id === sessionId);
+  const person = tip && people.find((r) => String(r.profile_id) === String(tip.to_user_id));
+  return person ? person.display_name || person.username : null;
+}
 
 function SuccessContent() {
   const params = useSearchParams();
@@ -31,6 +44,7 @@ function SuccessContent() {
   const [error, setError] = useState(null);
   const [gaveUp, setGaveUp] = useState(false);
   const [round, setRound] = useState(0);
+  const [recipientName, setRecipientName] = useState(null);
   const announced = useRef(false);
 
   useEffect(() => {
@@ -54,9 +68,8 @@ function SuccessContent() {
         }
         timer = setTimeout(poll, delays[Math.min(attempt++, delays.length - 1)]);
       } catch (err) {
-        if (cancelled) return;
-        setError(err);
-        toastError(err, "Could not confirm the payment");
+        // Shown once, in the page: a toast would repeat it.
+        if (!cancelled) setError(err);
       }
     };
     poll();
@@ -66,19 +79,32 @@ function SuccessContent() {
     };
   }, [sessionId, round]);
 
-  const status = result?.status || "checking";
+  // Without an answer, an error means there is nothing left to wait for.
+  const status = result?.status || (error ? "unknown" : "checking");
   const isTip = result?.transaction_type === "tip";
+
+  useEffect(() => {
+    if (!isTip || !sessionId) return undefined;
+    let live = true;
+    tipRecipientName(sessionId)
+      .then((name) => live && setRecipientName(name))
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [isTip, sessionId]);
 
   useEffect(() => {
     if (status !== "completed" || announced.current) return;
     announced.current = true;
+    forgetCheckout(sessionId);
     refreshUser();
     refreshNotifications();
     toast({
       variant: "success",
       title: isTip ? "Tip sent — thank you!" : "Welcome to Premium!",
     });
-  }, [status, isTip, refreshUser, refreshNotifications]);
+  }, [status, isTip, sessionId, refreshUser, refreshNotifications]);
 
   if (!sessionId) {
     return (
@@ -110,7 +136,7 @@ function SuccessContent() {
       <p className="muted">
         {status === "completed" &&
           (isTip
-            ? `Your tip of ${formatMoney(result.amount, result.currency)} is on its way.`
+            ? `Your tip of ${formatMoney(result.amount, result.currency)}${recipientName ? ` to ${recipientName}` : ""} is on its way.`
             : `Thanks! ${formatMoney(result.amount, result.currency)} was paid and Premium is unlocked.`)}
         {status === "checking" && "Checking the session with Stripe."}
         {status === "pending" &&
@@ -119,6 +145,11 @@ function SuccessContent() {
             : "Waiting for Stripe to confirm the payment…")}
         {status === "failed" && "The payment did not go through. No money was taken; you can try again."}
         {status === "refunded" && "This payment has been refunded."}
+        {status === "expired" && "This checkout was cancelled or ran out of time before payment. Nothing was charged."}
+        {status === "unknown" &&
+          (error?.status === 404
+            ? "There is no payment of yours for this checkout session."
+            : "Its status could not be loaded just now.")}
       </p>
 
       <dl className="details details-compact">
@@ -136,6 +167,12 @@ function SuccessContent() {
           <div>
             <dt>Type</dt>
             <dd>{isTip ? "Tip" : "Premium"}</dd>
+          </div>
+        )}
+        {isTip && recipientName && (
+          <div>
+            <dt>To</dt>
+            <dd data-testid="tip-recipient">{recipientName}</dd>
           </div>
         )}
         {result?.amount != null && (

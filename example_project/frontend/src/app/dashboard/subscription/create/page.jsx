@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
 import { useRouter } from "next/navigation";
-import { checkoutUrls, paymentAPI } from "@/lib/api";
+import { checkoutUrls, paymentAPI, rememberCheckout } from "@/lib/api";
 import { toastError } from "@/components/Toast";
 import { ErrorAlert, Spinner } from "@/components/ui";
 
@@ -23,10 +23,13 @@ export default function CreateCheckoutPage() {
     const { successUrl, cancelUrl } = checkoutUrls("/dashboard/subscription/");
     paymentAPI
       .createPremiumCheckout(successUrl, cancelUrl)
-      .then(({ url }) => {
+      .then(({ session_id: sessionId, url }) => {
         if (!url) throw Object.assign(new Error("Checkout did not return a payment page"), { detail: null });
+        rememberCheckout(sessionId);
         setRedirecting(true);
-        window.location.href = url;
+        // replace(), not assign(): this page starts a checkout as soon as it opens,
+        // so Back from Stripe's page must skip it and land on the subscription page.
+        window.location.replace(url);
       })
       .catch((err) => {
         setError(err);
