@@ -309,7 +309,9 @@ def mongo_client_options(uri: str) -> dict[str, Any]:
     """
     configured = payments_settings.mongodb_client_options
     named = uri_option_names(uri) | {name.lower() for name in configured}
-    options = {name: value for name, value in MONGODB_TIMEOUT_DEFAULTS.items() if name.lower() not in named}
+    options: dict[str, Any] = {
+        name: value for name, value in MONGODB_TIMEOUT_DEFAULTS.items() if name.lower() not in named
+    }
     options.update(configured)
     options.update(tz_aware=True, uuidRepresentation="standard")
     return options

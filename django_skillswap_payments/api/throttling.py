@@ -33,6 +33,10 @@ class CheckoutRateThrottle(UserRateThrottle):
     to be a real checkout start.
     """
 
+    # Set by SimpleRateThrottle from the parsed rate; declared here for type checkers.
+    num_requests: int
+    duration: int
+
     scope = "skillswap_payments_checkout"
 
     def get_rate(self) -> str | None:

@@ -250,7 +250,7 @@ def _resume_or_settle(holder: Payment) -> CheckoutStart | None:
         return None
     return CheckoutStart(
         session_id=holder.stripe_session_id,
-        url=holder.checkout_url or session.url,
+        url=holder.checkout_url or session.url or "",
         payment=holder,
         reused=True,
         success_url=session.success_url or holder.success_url,
