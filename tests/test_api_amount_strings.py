@@ -17,11 +17,6 @@ FORMAT_ERROR = "amount: Amount must be a number or a decimal string such as 12.5
 
 
 @pytest.fixture
-def recipient(bob):
-    return profile_of(bob)
-
-
-@pytest.fixture
 def sender(alice):
     return profile_of(alice)
 

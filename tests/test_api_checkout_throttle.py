@@ -24,11 +24,6 @@ def limited():
         yield
 
 
-@pytest.fixture
-def recipient(bob):
-    return profile_of(bob)
-
-
 def _tip_body(recipient, **overrides):
     return {"to_user_id": str(recipient.id), "amount": 5, "success_url": SUCCESS_URL,
             "cancel_url": CANCEL_URL, **overrides}

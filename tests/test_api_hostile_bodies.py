@@ -16,16 +16,11 @@ from rest_framework.test import APIClient
 from django_skillswap_payments.api import views
 from django_skillswap_payments.api.content import MAX_BODY_BYTES, MAX_NESTING_DEPTH
 from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, TIP_URL
-from tests.support.database import assert_nothing_written, profile_of, snapshot
+from tests.support.database import assert_nothing_written, snapshot
 
 pytestmark = pytest.mark.django_db
 
 QUOTE = '"'
-
-
-@pytest.fixture
-def recipient(bob):
-    return profile_of(bob)
 
 
 @pytest.fixture

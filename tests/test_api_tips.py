@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def recipient(bob):
-    return profile_of(bob)
-
-
-@pytest.fixture
 def sender(alice):
     # Created up front so the "nothing written" checks compare against a stable state.
     return profile_of(alice)

@@ -16,6 +16,7 @@ from django.test import override_settings
 
 from django_skillswap_payments import signals
 from tests.support.api import client_for
+from tests.support.database import profile_of
 
 _ids = itertools.count(1)
 
@@ -56,6 +57,12 @@ def alice(make_user):
 @pytest.fixture
 def bob(make_user):
     return make_user("bob")
+
+
+@pytest.fixture
+def recipient(bob):
+    """Bob's payment profile: who the API tests tip."""
+    return profile_of(bob)
 
 
 @pytest.fixture
