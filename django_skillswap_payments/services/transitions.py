@@ -36,6 +36,7 @@ from ..money import normalize_currency
 from ..repository import completion
 from ..repository import payments as payment_store
 from ..states import ALLOWED_PREVIOUS
+from . import premium
 
 logger = logging.getLogger("django_skillswap_payments.services")
 
@@ -76,12 +77,19 @@ def _load(payment_or_lookup: Any) -> Payment:
     return payment
 
 
+def _announce(updated: Payment) -> None:
+    """After winning a transition: drop the payer's cached premium status, then send the signal."""
+    if updated.is_premium:
+        premium.forget_premium_status(updated.from_user_id)
+    signals.dispatch(updated)
+
+
 def _finish(payment: Payment, updated: Payment | None) -> TransitionResult:
     """Send the signal if this caller won, and report the outcome."""
     if updated is None:
         current = payment_store.get_payment(payment.id) or payment
         return TransitionResult(payment=current, changed=False)
-    signals.dispatch(updated)
+    _announce(updated)
     return TransitionResult(payment=updated, changed=True)
 
 
@@ -178,9 +186,9 @@ def complete_payment(
             return refund_duplicate(current)
         return TransitionResult(payment=current, changed=False)
     if updated.duplicate_of is not None:
-        signals.dispatch(updated)  # announces nothing: a duplicate grants nothing
+        _announce(updated)  # announces nothing: a duplicate grants nothing
         return refund_duplicate(updated)
-    signals.dispatch(updated)
+    _announce(updated)
     return TransitionResult(payment=updated, changed=True)
 
 
@@ -258,7 +266,7 @@ def complete_session(
         return None  # premium held by another payment (or the intent id taken): the careful path
     if updated is None:
         return None
-    signals.dispatch(updated)
+    _announce(updated)
     return TransitionResult(payment=updated, changed=True)
 
 
