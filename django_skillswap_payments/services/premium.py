@@ -8,16 +8,18 @@ With ``STATUS_CACHE_SECONDS`` set, answers are kept in Django's cache (use a
 shared one — Redis, Memcached — when several processes serve the site;
 ``LocMemCache`` is per process), together with the user → profile id mapping,
 which never changes once made. Every status change of a premium payment and
-every stored legacy subscription replaces the user's entry with a marker, so
-a purchase or a refund shows at once in every process sharing the cache.
-The marker outlives any read that started before the change
-(:data:`STALE_READ_GUARD_SECONDS`), and a read only stores its answer where
-no entry exists (``cache.add``): a slow read can never put back what a
-transition just invalidated.
+every stored legacy subscription replaces the user's entry with a marker
+holding the time of the change, so a purchase or a refund shows at once in
+every process sharing the cache. A read stores its answer over the marker
+only if it started after the change (allowing :data:`CLOCK_MARGIN_SECONDS`
+between servers' clocks), and over nothing else only where no entry exists
+(``cache.add``): a slow read that began before a transition can never put
+back what the transition invalidated.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.core.cache import cache
@@ -31,6 +33,8 @@ from .reads import EMPTY_PREMIUM_STATUS, premium_status_from
 CACHE_PREFIX = "skillswap-payments"
 # Longer than any read can take (the client's socket timeout is 10 s by default).
 STALE_READ_GUARD_SECONDS = 60
+# How far apart the clocks of the servers sharing the cache may be.
+CLOCK_MARGIN_SECONDS = 1.0
 _INVALIDATED = "invalidated"
 
 
@@ -45,19 +49,29 @@ def _profile_key(django_user_id: str) -> str:
 def forget_premium_status(profile_id: Any) -> None:
     """Drop the cached status of a profile (after any change that may alter it)."""
     if payments_settings.status_cache_seconds and profile_id is not None:
-        cache.set(_status_key(profile_id), _INVALIDATED, STALE_READ_GUARD_SECONDS)
+        cache.set(_status_key(profile_id), (_INVALIDATED, time.time()), STALE_READ_GUARD_SECONDS)
 
 
 def _cached_status(profile_id: Any, seconds: int) -> dict[str, Any]:
     cached = cache.get(_status_key(profile_id))
     if isinstance(cached, dict):
         return cached
-    return _store(premium_status_from(status_store.premium_facts(profile_id)), profile_id, seconds)
+    started = time.time()
+    status = premium_status_from(status_store.premium_facts(profile_id))
+    return _store(status, profile_id, seconds, started=started, found=cached)
 
 
-def _store(status: dict[str, Any], profile_id: Any, seconds: int) -> dict[str, Any]:
-    if seconds:
-        cache.add(_status_key(profile_id), status, seconds)
+def _store(
+    status: dict[str, Any], profile_id: Any, seconds: int, *, started: float, found: Any = None
+) -> dict[str, Any]:
+    if not seconds:
+        return status
+    key = _status_key(profile_id)
+    if isinstance(found, tuple) and found[:1] == (_INVALIDATED,):
+        if started > found[1] + CLOCK_MARGIN_SECONDS and cache.get(key) == found:
+            cache.set(key, status, seconds)
+    else:
+        cache.add(key, status, seconds)
     return status
 
 
@@ -101,12 +115,15 @@ def _status_of_user(user: Any) -> dict[str, Any]:
         profile_id = cache.get(_profile_key(django_user_id))
         if profile_id is not None:
             return _cached_status(profile_id, seconds)
+    started = time.time()
     facts = status_store.premium_facts_of_django_user(django_user_id)
     if facts.profile_id is None:
         return _no_profile()
-    if seconds:
-        cache.set(_profile_key(django_user_id), facts.profile_id, None)
-    return _store(premium_status_from(facts), facts.profile_id, seconds)
+    if not seconds:
+        return premium_status_from(facts)
+    cache.set(_profile_key(django_user_id), facts.profile_id, None)
+    found = cache.get(_status_key(facts.profile_id))
+    return _store(premium_status_from(facts), facts.profile_id, seconds, started=started, found=found)
 
 
 def is_premium_user(user: Any) -> bool:
