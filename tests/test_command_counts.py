@@ -122,3 +122,41 @@ def test_history_pages(alice, alice_client, bob, url):
     with assert_mongo_commands(5 if url == TIP_HISTORY_URL else 2):
         assert alice_client.get(url).status_code == 200
     assert repository.count_tips_sent(sender.id) == 3
+
+
+@pytest.mark.parametrize("premium", [False, True], ids=["not-premium", "premium"])
+def test_is_premium_and_premium_required_cost_one_command(alice, anon_client, rf, premium):
+    from django.core.exceptions import PermissionDenied
+    from django.http import HttpResponse
+
+    from django_skillswap_payments.api.permissions import IsPremium
+    from django_skillswap_payments.decorators import premium_required
+
+    payment = pending_payment(profile_of(alice))
+    if premium:
+        post_webhook(anon_client, *_completion(payment))
+    request = rf.get("/lessons/1/")
+    request.user = alice
+    with assert_mongo_commands(1):
+        assert IsPremium().has_permission(request, None) is premium
+
+    view = premium_required(lambda request: HttpResponse("lesson"))
+    with assert_mongo_commands(1):
+        if premium:
+            assert view(request).content == b"lesson"
+        else:
+            with pytest.raises(PermissionDenied):
+                view(request)
+
+
+def test_premium_required_sends_anonymous_visitors_to_log_in(rf):
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpResponse
+
+    from django_skillswap_payments.decorators import premium_required
+
+    request = rf.get("/lessons/1/")
+    request.user = AnonymousUser()
+    with assert_mongo_commands(0):
+        response = premium_required(lambda request: HttpResponse("lesson"))(request)
+    assert response.status_code == 302 and "next=/lessons/1/" in response["Location"]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
+
 from .. import gateway, signals, stripe_facts
 from ..documents import (
     STATUS_COMPLETED,
