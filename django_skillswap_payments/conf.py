@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "CHECKOUT_THROTTLE_RATE": "20/min",
     "WEBHOOK_TOLERANCE": 300,
     "CHECKOUT_SESSION_REUSE_SECONDS": 23 * 3600,
+    "STATUS_CACHE_SECONDS": None,
 }
 
 # Keys that may come from the process environment when the dict leaves them unset.
@@ -224,6 +225,11 @@ class PaymentsSettings:
     def checkout_session_reuse_seconds(self) -> int:
         """How long an open premium checkout is handed out again instead of a new one."""
         return self._int("CHECKOUT_SESSION_REUSE_SECONDS", 0)
+
+    @property
+    def status_cache_seconds(self) -> int:
+        """How long premium answers stay in Django's cache; 0 (the default, ``None``) is off."""
+        return 0 if self.STATUS_CACHE_SECONDS is None else self._int("STATUS_CACHE_SECONDS", 0)
 
     @property
     @sensitive_variables("raw", "items")

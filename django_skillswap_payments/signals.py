@@ -58,6 +58,29 @@ SIGNAL_NAMES = {
 }
 
 
+# The signals a move to each status may send: which one depends on the payment's type
+# (completion) or on whether it is a duplicate (refund), known only after the write.
+SIGNALS_BY_STATUS: dict[str, tuple[Signal, ...]] = {
+    STATUS_COMPLETED: (premium_payment_completed, tip_payment_completed),
+    STATUS_FAILED: (payment_failed,),
+    STATUS_EXPIRED: (payment_failed,),
+    STATUS_REFUNDED: (payment_refunded, duplicate_payment_refunded),
+}
+
+
+def has_receivers(to_status: str) -> bool:
+    """Whether a move to ``to_status`` may send a signal that some receiver listens to.
+
+    When none does, the transition does not raise ``signal_retry_needed``:
+    with nobody to tell there is nothing a crash could leave undelivered, and
+    dispatching later would reach nobody either. Receivers are connected when
+    Django starts (``AppConfig.ready``), before any request; one connected
+    between a transition and its dispatch still gets that dispatch, only
+    without the crash-safety of the flag.
+    """
+    return any(signal.has_listeners(Payment) for signal in SIGNALS_BY_STATUS.get(to_status, ()))
+
+
 def signal_for(payment: Payment) -> Signal | None:
     """The signal that announces the payment's current status.
 
@@ -140,8 +163,9 @@ def dispatch(payment: Payment) -> list[tuple[Any, Any]]:
                 }
             )
     if not failures:
-        payment_store.set_signal_retry_needed(payment.id, False)
-        payment.signal_retry_needed = False
+        if payment.signal_retry_needed:
+            payment_store.set_signal_retry_needed(payment.id, False)
+            payment.signal_retry_needed = False
     else:
         try:
             payment_store.record_signal_failures(payment.id, failures)

@@ -230,6 +230,10 @@ def on_checkout_session_completed(event: StripeEvent) -> Outcome:
     session = stripe_facts.checkout_session(event.object)
     if not session.payment_mode:
         return ignored("Not a one-time payment session")
+    if session.paid:
+        done = transitions.complete_session(session, livemode=event.livemode)
+        if done is not None:
+            return _completion_outcome(done)
     payment = _session_payment(session)
     if payment is None:
         return ignored("No payment for this Checkout Session")

@@ -16,6 +16,7 @@ import pytest
 from pymongo import MongoClient
 
 from django_skillswap_payments.testing.mongo import LocalMongoServer, with_database
+from tests.support.commands import command_log  # noqa: F401  (registered before any client connects)
 
 # Shared fixtures (users, API clients, the wired-in Stripe emulator, a signal log).
 pytest_plugins = ("tests.support.fixtures",)

@@ -301,6 +301,7 @@ def test_handler_crash_returns_5xx_then_redelivery_processes(anon_client, premiu
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
 
+    monkeypatch.setattr(transitions, "complete_session", lambda *args, **kwargs: None)
     monkeypatch.setattr(transitions, "complete_payment", broken)
     first = post_webhook(anon_client, payload, signature)
 
@@ -356,7 +357,8 @@ def test_record_webhook_event_counts_attempts():
     assert (first.status, first.attempts) == ("received", 1)
     again = repository.record_webhook_event(**delivery)
     assert again.attempts == 2 and again.id == first.id
-    done = repository.finish_webhook_event("evt_2", "failed", error="boom")
+    assert repository.finish_webhook_event("evt_2", "failed", error="boom") is True
+    done = repository.get_webhook_event("evt_2")
     assert (done.status, done.last_error) == ("failed", "boom") and done.processed_at
     assert [event.stripe_event_id for event in repository.webhook_events()] == ["evt_2"]
 
@@ -502,6 +504,7 @@ def test_event_stuck_in_received_is_processed_on_redelivery(premium, signal_log,
 
     monkeypatch.setattr(webhook_log, "finish_webhook_event", down)
     if handler_fails:
+        monkeypatch.setattr(transitions, "complete_session", lambda *args, **kwargs: None)
         monkeypatch.setattr(transitions, "complete_payment", down)
     client = _server_error_client()
     first = post_webhook(client, payload, signature)

@@ -16,3 +16,24 @@ class IsPaymentsUser(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = getattr(request, "user", None)
         return bool(user and user.is_authenticated and getattr(user, "is_active", True))
+
+
+class IsPremium(IsPaymentsUser):
+    """A :class:`IsPaymentsUser` who has premium, for the host site's own DRF views.
+
+    Reads the status through :func:`~django_skillswap_payments.services.is_premium_user`:
+    one MongoDB command per request, none while the answer is in the status
+    cache (``STATUS_CACHE_SECONDS``)::
+
+        from django_skillswap_payments.api.permissions import IsPremium
+
+        class LessonVideoView(APIView):
+            permission_classes = [IsPremium]
+    """
+
+    message = "A premium account is required."
+
+    def has_permission(self, request, view) -> bool:
+        from ..services.premium import is_premium_user
+
+        return super().has_permission(request, view) and is_premium_user(request.user)

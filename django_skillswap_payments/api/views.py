@@ -118,7 +118,7 @@ class PremiumStatusView(PaymentsAPIView):
 
     @openapi.document(responses={200: openapi.PremiumStatusSchema, **openapi.errors(401, 404)})
     def get(self, request):
-        return Response(services.get_premium_status(self.existing_profile(), with_receipt=True))
+        return Response(services.premium_status_of_user(request.user, with_receipt=True))
 
 
 class TipHistoryView(PaymentsAPIView):

@@ -184,6 +184,7 @@ def transition(
     *,
     set_fields: Mapping[str, Any] | None = None,
     retryable: bool = False,
+    flag_signal: bool = True,
 ) -> Payment | None:
     """Move a payment to ``to_status`` if its current status allows it.
 
@@ -193,7 +194,9 @@ def transition(
     unless the move is a ``retryable`` failure (a declined attempt on a
     session Stripe still has open). Completing clears the failure details of
     earlier attempts and, for premium, claims the payer's ``premium_holder``
-    key (see :func:`_complete`). Returns the updated payment for the single
+    key (see :func:`_complete`). ``flag_signal`` raises ``signal_retry_needed``
+    in the same write (pass ``False`` when the signal has no receivers, see
+    :func:`django_skillswap_payments.signals.has_receivers`). Returns the updated payment for the single
     caller whose update matched, ``None`` for everyone else (already moved,
     illegal from the current state, or absent). Raises
     :class:`~django_skillswap_payments.errors.InvalidTransition` for a target
@@ -208,10 +211,11 @@ def transition(
         "set__status": to_status,
         "set__updated_at": now,
         f"set__{move.timestamp_field}": now,
+    }
+    if flag_signal:
         # Raised in the same write as the status, cleared once every receiver ran: a process
         # that dies between the two leaves the flag set, so the signal can be re-dispatched.
-        "set__signal_retry_needed": True,
-    }
+        updates["set__signal_retry_needed"] = True
     if move.ends_checkout:
         updates["unset__open_checkout_slot"] = True
     if to_status == STATUS_FAILED:

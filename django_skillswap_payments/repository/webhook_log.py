@@ -130,7 +130,8 @@ def record_webhook_event(
     ``payload_json``, the exact body Stripe sent, and a storable copy of
     ``payload`` (see :func:`first_delivery_fields`); later deliveries of the
     same event id only increment ``attempts``. The caller skips events whose
-    returned status is already ``processed`` or ``ignored``.
+    returned status is already ``processed`` or ``ignored``. Only ``status``
+    and ``attempts`` come back: the stored body is never sent back over the wire.
     """
     inserted = first_delivery_fields(
         event_type=event_type,
@@ -140,13 +141,12 @@ def record_webhook_event(
         payload_json=payload_json,
     )
     fields: dict[str, Any] = {f"set_on_insert__{name}": value for name, value in inserted.items()}
+    query = WebhookEvent.objects(stripe_event_id=event_id).only("status", "attempts")
     try:
-        return WebhookEvent.objects(stripe_event_id=event_id).modify(
-            upsert=True, new=True, inc__attempts=1, **fields
-        )
+        return query.modify(upsert=True, new=True, inc__attempts=1, **fields)
     except NotUniqueError:
         # Two concurrent first deliveries: the other insert won, so this one is an update.
-        return WebhookEvent.objects(stripe_event_id=event_id).modify(new=True, inc__attempts=1)
+        return query.modify(new=True, inc__attempts=1)
 
 
 def get_webhook_event(event_id: str) -> WebhookEvent | None:
@@ -154,21 +154,17 @@ def get_webhook_event(event_id: str) -> WebhookEvent | None:
     return WebhookEvent.objects(stripe_event_id=event_id).first()
 
 
-def finish_webhook_event(
-    event_id: str, status: str, *, error: str | None = None
-) -> WebhookEvent | None:
+def finish_webhook_event(event_id: str, status: str, *, error: str | None = None) -> bool:
     """Mark a recorded event ``processed``, ``ignored`` or ``failed`` (with the error text).
 
-    The error text is cut to ``MAX_ERROR_CHARS``, so it can never outgrow the record.
+    The error text is cut to ``MAX_ERROR_CHARS``, so it can never outgrow the
+    record. Returns whether the event was found; the record is not sent back.
     """
     if error is not None and len(error) > MAX_ERROR_CHARS:
         error = error[: MAX_ERROR_CHARS - 1] + "…"
-    return WebhookEvent.objects(stripe_event_id=event_id).modify(
-        new=True,
-        set__status=status,
-        set__last_error=error,
-        set__processed_at=utcnow(),
-    )
+    return bool(WebhookEvent.objects(stripe_event_id=event_id).update_one(
+        set__status=status, set__last_error=error, set__processed_at=utcnow()
+    ))
 
 
 def webhook_events(

@@ -32,6 +32,7 @@ from .checkout import (
 )
 from .confirmation import confirm_checkout_session
 from .legacy import SubscriptionSync, sync_legacy_subscription
+from .premium import forget_premium_status, is_premium_user, premium_status_of_user
 from .reads import get_payment_history, get_premium_status, get_tip_history, is_premium
 from .transitions import (
     TransitionResult,
@@ -47,6 +48,9 @@ __all__ = [
     "CheckoutStart",
     "SubscriptionSync",
     "TransitionResult",
+    "forget_premium_status",
+    "is_premium_user",
+    "premium_status_of_user",
     "cancel_checkout_session",
     "clean_tip_message",
     "complete_payment",

@@ -15,6 +15,7 @@ from ..documents import Subscription, utcnow
 from ..ids import to_object_id
 from ..repository import legacy as legacy_store
 from ..repository import profiles
+from . import premium
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def sync_legacy_subscription(
         cancel_at_period_end=facts.cancel_at_period_end,
     )
     if stored is not None:
+        premium.forget_premium_status(stored.user_id)
         return SubscriptionSync(stored, True)
     if owner is None and legacy_store.get_legacy_subscription(facts.id) is None:
         return SubscriptionSync(None, False, "No user for this subscription")

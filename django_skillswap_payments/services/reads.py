@@ -12,8 +12,7 @@ from typing import Any
 
 from ..documents import STATUS_COMPLETED, STATUS_REFUNDED, Payment, as_aware
 from ..repository import history
-from ..repository import legacy as legacy_store
-from ..repository import payments as payment_store
+from ..repository import premium_status as premium_store
 
 EMPTY_PREMIUM_STATUS: dict[str, Any] = {"is_premium": False, "status": "none", "subscription": None}
 EMPTY_TIP_HISTORY: dict[str, Any] = {
@@ -28,10 +27,8 @@ RECEIVED_TIP_STATUSES = (STATUS_COMPLETED, STATUS_REFUNDED)
 
 def is_premium(profile: Any) -> bool:
     """Whether the profile has a completed premium payment or an active legacy subscription."""
-    return (
-        payment_store.has_completed_premium(profile.id)
-        or legacy_store.active_legacy_subscription(profile.id) is not None
-    )
+    facts = premium_store.premium_facts(profile.id)
+    return facts.payment is not None or facts.subscription is not None
 
 
 def get_premium_status(profile: Any | None, *, with_receipt: bool = False) -> dict[str, Any]:
@@ -39,14 +36,22 @@ def get_premium_status(profile: Any | None, *, with_receipt: bool = False) -> di
 
     With ``with_receipt``, a user who paid for premium also gets ``receipt``
     (``{amount, currency, completed_at}``, the amount an exact ``Decimal``),
-    read with the same query; users who are premium through a legacy
+    read with the same command; users who are premium through a legacy
     subscription have none. Datetimes are aware UTC ``datetime`` objects.
     """
     if profile is None:
         return dict(EMPTY_PREMIUM_STATUS)
-    payment = payment_store.latest_completed_premium(profile.id)
+    status = premium_status_from(premium_store.premium_facts(profile.id))
+    if not with_receipt:
+        status.pop("receipt", None)
+    return status
+
+
+def premium_status_from(facts: premium_store.PremiumFacts) -> dict[str, Any]:
+    """The status (with ``receipt`` when paid) that the documents of :class:`PremiumFacts` make."""
+    payment, legacy = facts.payment, facts.subscription
     if payment is not None:
-        status: dict[str, Any] = {
+        return {
             "is_premium": True,
             "status": "active",
             "subscription": {
@@ -55,15 +60,12 @@ def get_premium_status(profile: Any | None, *, with_receipt: bool = False) -> di
                 "current_period_start": as_aware(payment.completed_at),
                 "cancel_at_period_end": False,
             },
-        }
-        if with_receipt:
-            status["receipt"] = {
+            "receipt": {
                 "amount": payment.exact_amount,
                 "currency": payment.currency,
                 "completed_at": as_aware(payment.completed_at),
-            }
-        return status
-    legacy = legacy_store.active_legacy_subscription(profile.id)
+            },
+        }
     if legacy is not None:
         return {
             "is_premium": True,

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from .. import gateway, signals, stripe_facts
 from ..documents import (
     STATUS_COMPLETED,
@@ -32,8 +34,10 @@ from ..documents import (
 )
 from ..errors import GatewayError, InvalidAmount, InvalidTransition, PaymentNotFound
 from ..money import normalize_currency
+from ..repository import completion
 from ..repository import payments as payment_store
 from ..states import ALLOWED_PREVIOUS
+from . import premium
 
 logger = logging.getLogger("django_skillswap_payments.services")
 
@@ -74,12 +78,19 @@ def _load(payment_or_lookup: Any) -> Payment:
     return payment
 
 
+def _announce(updated: Payment) -> None:
+    """After winning a transition: drop the payer's cached premium status, then send the signal."""
+    if updated.is_premium:
+        premium.forget_premium_status(updated.from_user_id)
+    signals.dispatch(updated)
+
+
 def _finish(payment: Payment, updated: Payment | None) -> TransitionResult:
     """Send the signal if this caller won, and report the outcome."""
     if updated is None:
         current = payment_store.get_payment(payment.id) or payment
         return TransitionResult(payment=current, changed=False)
-    signals.dispatch(updated)
+    _announce(updated)
     return TransitionResult(payment=updated, changed=True)
 
 
@@ -166,7 +177,9 @@ def complete_payment(
         fields["stripe_payment_intent_id"] = payment_intent_id
     if session_id and not payment.stripe_session_id:
         fields["stripe_session_id"] = session_id
-    updated = payment_store.transition(payment.id, STATUS_COMPLETED, set_fields=fields)
+    updated = payment_store.transition(
+        payment.id, STATUS_COMPLETED, set_fields=fields, flag_signal=signals.has_receivers(STATUS_COMPLETED)
+    )
     if updated is None:
         current = payment_store.get_payment(payment.id) or payment
         if _awaits_duplicate_refund(current):
@@ -174,9 +187,9 @@ def complete_payment(
             return refund_duplicate(current)
         return TransitionResult(payment=current, changed=False)
     if updated.duplicate_of is not None:
-        signals.dispatch(updated)  # announces nothing: a duplicate grants nothing
+        _announce(updated)  # announces nothing: a duplicate grants nothing
         return refund_duplicate(updated)
-    signals.dispatch(updated)
+    _announce(updated)
     return TransitionResult(payment=updated, changed=True)
 
 
@@ -221,6 +234,43 @@ def complete_from_session(
     )
 
 
+def complete_session(
+    session: stripe_facts.CheckoutSessionFacts, *, livemode: bool
+) -> TransitionResult | None:
+    """Complete the payment of a paid session in one write, if it is the common case.
+
+    The common case: the payment is stored under the session id, awaits
+    completion and has the reported amount, currency and ``livemode``
+    (:func:`~django_skillswap_payments.repository.completion.complete_by_session`
+    checks all of it in the write's filter). Returns ``None`` for everything
+    else — a mismatch, a report already applied, a duplicate premium — which
+    the caller hands to :func:`complete_from_session` to tell apart.
+    """
+    amount = session.amount_minor
+    if not session.id or isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount < 2**63:
+        return None  # not a storable amount: certainly a mismatch, told by the careful path
+    try:
+        currency = normalize_currency(session.currency)
+    except InvalidAmount:
+        return None
+    fields = {"stripe_payment_intent_id": session.intent_id} if session.intent_id else {}
+    try:
+        updated = completion.complete_by_session(
+            session.id,
+            amount_minor=amount,
+            currency=currency,
+            livemode=livemode,
+            set_fields=fields,
+            flag_signal=signals.has_receivers(STATUS_COMPLETED),
+        )
+    except DuplicateKeyError:
+        return None  # premium held by another payment (or the intent id taken): the careful path
+    if updated is None:
+        return None
+    _announce(updated)
+    return TransitionResult(payment=updated, changed=True)
+
+
 def fail_payment(
     payment_or_lookup: Any,
     *,
@@ -241,7 +291,10 @@ def fail_payment(
         fields["stripe_payment_intent_id"] = payment_intent_id
     return _finish(
         payment,
-        payment_store.transition(payment.id, STATUS_FAILED, set_fields=fields, retryable=not final),
+        payment_store.transition(
+            payment.id, STATUS_FAILED, set_fields=fields, retryable=not final,
+            flag_signal=signals.has_receivers(STATUS_FAILED),
+        ),
     )
 
 
@@ -258,7 +311,10 @@ def expire_payment(payment_or_lookup: Any, *, reason: str | None = None) -> Tran
         reason = REASON_CANCELED if payment.cancel_requested_at else REASON_EXPIRED
     return _finish(
         payment,
-        payment_store.transition(payment.id, STATUS_EXPIRED, set_fields={"failure_reason": reason}),
+        payment_store.transition(
+            payment.id, STATUS_EXPIRED, set_fields={"failure_reason": reason},
+            flag_signal=signals.has_receivers(STATUS_EXPIRED),
+        ),
     )
 
 
@@ -268,7 +324,10 @@ def mark_payment_refunded(
     """Record a refund Stripe already made (e.g. from a webhook); sends ``payment_refunded`` once."""
     payment = _load(payment_or_lookup)
     fields = {"stripe_refund_id": refund_id} if refund_id else {}
-    result = _finish(payment, payment_store.transition(payment.id, STATUS_REFUNDED, set_fields=fields))
+    updated = payment_store.transition(
+        payment.id, STATUS_REFUNDED, set_fields=fields, flag_signal=signals.has_receivers(STATUS_REFUNDED)
+    )
+    result = _finish(payment, updated)
     if not result.changed and refund_id and result.payment.status == STATUS_REFUNDED:
         # Marked refunded by a report that did not name the refund (e.g. its charge.refunded).
         result = replace(result, payment=payment_store.note_refund_id(payment.id, refund_id) or result.payment)
