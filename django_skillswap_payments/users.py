@@ -74,9 +74,18 @@ def existing_profile(user: Any) -> Any | None:
     try:
         return resolve_profile(user, create=False)
     except ProfileNotFound:
-        if payments_settings.CREATE_PROFILES:
-            return None
-        raise
+        missing_profile()
+        return None
+
+
+def missing_profile() -> None:
+    """Check that a read may treat a user with no profile as "no payments yet".
+
+    Raises ``ProfileNotFound`` where ``CREATE_PROFILES`` is off: such a site
+    keeps its own profiles (see :func:`existing_profile`).
+    """
+    if not payments_settings.CREATE_PROFILES:
+        raise ProfileNotFound()
 
 
 def resolve_recipient(recipient_id: Any) -> Any:

@@ -79,12 +79,6 @@ def _default_profiles() -> bool:
     return payments_settings.PROFILE_RESOLVER == DEFAULTS["PROFILE_RESOLVER"]
 
 
-def _no_profile() -> dict[str, Any]:
-    if payments_settings.CREATE_PROFILES:
-        return dict(EMPTY_PREMIUM_STATUS)
-    raise ProfileNotFound()
-
-
 def premium_status_of_user(user: Any, *, with_receipt: bool = False) -> dict[str, Any]:
     """:func:`~django_skillswap_payments.services.reads.get_premium_status` for a Django user.
 
@@ -118,7 +112,8 @@ def _status_of_user(user: Any) -> dict[str, Any]:
     started = time.time()
     facts = status_store.premium_facts_of_django_user(django_user_id)
     if facts.profile_id is None:
-        return _no_profile()
+        users.missing_profile()
+        return dict(EMPTY_PREMIUM_STATUS)
     if not seconds:
         return premium_status_from(facts)
     cache.set(_profile_key(django_user_id), facts.profile_id, None)
