@@ -1,4 +1,4 @@
-"""The only module that talks to Stripe.
+"""The only package that talks to Stripe.
 
 Calls go through a :class:`stripe.StripeClient` built from settings (never
 the global ``stripe.api_key``), with the API version pinned in
@@ -28,9 +28,9 @@ import stripe
 from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
-from . import strict_json
-from .conf import payments_settings
-from .errors import GatewayError, WebhookVerificationError
+from .. import strict_json
+from ..conf import payments_settings
+from ..errors import GatewayError, WebhookVerificationError
 
 if TYPE_CHECKING:
     from stripe.params import CustomerCreateParams, RefundCreateParams
