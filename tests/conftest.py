@@ -19,7 +19,7 @@ from django_skillswap_payments.testing.mongo import LocalMongoServer, with_datab
 from tests.support.commands import command_log  # noqa: F401  (registered before any client connects)
 
 # Shared fixtures (users, API clients, the wired-in Stripe emulator, a signal log).
-pytest_plugins = ("tests.support.fixtures",)
+pytest_plugins = ("tests.support.fixtures", "tests.support.browser")
 
 MONGO_ALIAS = "default"
 
