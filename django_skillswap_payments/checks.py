@@ -101,7 +101,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         except ImproperlyConfigured as exc:
             messages.append(checks.Error(str(exc), id=_id("E004")))
 
-    for key in ("PROFILE_RESOLVER", "RECIPIENT_RESOLVER", "STRIPE_HTTP_CLIENT"):
+    for key in ("PROFILE_RESOLVER", "RECIPIENT_RESOLVER", "STRIPE_HTTP_CLIENT", "STAFF_PERMISSION"):
         path = getattr(payments_settings, key)
         if path is None and key == "STRIPE_HTTP_CLIENT":
             continue

@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TOLERANCE": 300,
     "CHECKOUT_SESSION_REUSE_SECONDS": 23 * 3600,
     "STATUS_CACHE_SECONDS": None,
+    "STAFF_PERMISSION": "rest_framework.permissions.IsAdminUser",
 }
 
 # Keys that may come from the process environment when the dict leaves them unset.

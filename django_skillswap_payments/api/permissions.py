@@ -7,7 +7,10 @@ to anonymous callers.
 
 from __future__ import annotations
 
+from django.utils.module_loading import import_string
 from rest_framework.permissions import BasePermission
+
+from ..conf import payments_settings
 
 
 class IsPaymentsUser(BasePermission):
@@ -37,3 +40,26 @@ class IsPremium(IsPaymentsUser):
         from ..services.premium import is_premium_user
 
         return super().has_permission(request, view) and is_premium_user(request.user)
+
+
+class IsPaymentsStaff(BasePermission):
+    """Whoever the site's ``STAFF_PERMISSION`` admits: the operator's endpoints (refunds, disputes, analytics).
+
+    ``STAFF_PERMISSION`` is the dotted path of a DRF permission class
+    (default ``rest_framework.permissions.IsAdminUser``, i.e. ``is_staff``).
+    It is looked up on every check so ``override_settings`` takes effect at
+    once; ``import_string`` caches the module import.
+    """
+
+    def _configured(self) -> BasePermission:
+        return import_string(payments_settings.STAFF_PERMISSION)()
+
+    @property
+    def message(self):  # type: ignore[override]
+        return getattr(self._configured(), "message", "Staff access is required.")
+
+    def has_permission(self, request, view) -> bool:
+        return bool(self._configured().has_permission(request, view))
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        return bool(self._configured().has_object_permission(request, view, obj))
