@@ -1,4 +1,4 @@
-"""App configuration: registers the system checks, connects nothing at import time."""
+"""App configuration: registers the system checks; connects the receipts receiver only when ``RECEIPTS`` is on."""
 
 from django.apps import AppConfig
 
@@ -9,6 +9,7 @@ class SkillswapPaymentsConfig(AppConfig):
     verbose_name = "SkillSwap payments"
 
     def ready(self) -> None:
-        from . import checks, conf  # noqa: F401  (conf hooks setting_changed)
+        from . import checks, conf, receipts  # noqa: F401  (conf hooks setting_changed)
 
         checks.register()
+        receipts.connect_if_enabled()

@@ -9,6 +9,7 @@ Stable ids, reported by ``manage.py check``:
 * ``skillswap_payments.E005`` – MongoDB alias not configured, or no ``ping`` answer within 2 s.
 * ``skillswap_payments.E006`` – a dotted-path hook cannot be imported.
 * ``skillswap_payments.E007`` – ``SKILLSWAP_PAYMENTS`` is not a dict.
+* ``skillswap_payments.E060`` – ``RECEIPTS`` is on but the receipt templates cannot be loaded.
 * ``skillswap_payments.W001`` – unknown key in ``SKILLSWAP_PAYMENTS`` (probably a typo).
 """
 
@@ -101,7 +102,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         except ImproperlyConfigured as exc:
             messages.append(checks.Error(str(exc), id=_id("E004")))
 
-    for key in ("PROFILE_RESOLVER", "RECIPIENT_RESOLVER", "STRIPE_HTTP_CLIENT", "STAFF_PERMISSION"):
+    for key in ("PROFILE_RESOLVER", "RECIPIENT_RESOLVER", "STRIPE_HTTP_CLIENT", "STAFF_PERMISSION", "EMAIL_RESOLVER"):
         path = getattr(payments_settings, key)
         if path is None and key == "STRIPE_HTTP_CLIENT":
             continue
@@ -172,3 +173,6 @@ def register() -> None:
     # ``manage.py check``, and an unreachable MongoDB is the misconfiguration
     # most worth reporting. The ping is bounded by MONGO_CHECK_TIMEOUT_SECONDS.
     checks.register(check_mongodb, TAG)
+    from .receipts import check_receipts
+
+    checks.register(check_receipts, TAG)

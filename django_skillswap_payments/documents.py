@@ -133,6 +133,10 @@ class Payment(_PaymentsDocument):
     duplicate_of = ObjectIdField()
     signal_failures = ListField(DictField())
     signal_retry_needed = BooleanField(default=False)
+    # Email receipts (RECEIPTS): role ("payer"/"recipient") -> {"to", "claimed_at", "sent_at"};
+    # the entry is claimed before sending so a re-dispatched signal never mails twice.
+    receipts_sent = DictField()
+    receipt_failures = ListField(DictField())
 
     meta = {
         "collection": "payments",
