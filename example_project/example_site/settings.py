@@ -16,6 +16,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import django
 from dotenv import load_dotenv
 
 from .machine_secrets import machine_secret
@@ -107,7 +108,23 @@ DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL", f"http://127.0.0.1:{DEMO_PORT}")
 SKILLSWAP_PAYMENTS = {
     "PREMIUM_PRICE": os.environ.get("PREMIUM_PRICE", "9.99"),
     "CURRENCY": "usd",
+    # Email receipts for payers and tip recipients, written to files (see EMAIL_DIR below).
+    "RECEIPTS": True,
 }
+
+# Mail is written to files instead of being sent; the demo's receipts page reads them.
+EMAIL_DIR = VAR_DIR / "emails"
+DEFAULT_FROM_EMAIL = "SkillSwap <receipts@skillswap.example>"
+if django.VERSION >= (6, 1):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(EMAIL_DIR)},
+        }
+    }
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(EMAIL_DIR)
 if STRIPE_EMULATED:
     SKILLSWAP_PAYMENTS.update(
         {

@@ -22,6 +22,7 @@ const NAV = [
   { href: "/dashboard/subscription/", label: "Subscription" },
   { href: "/dashboard/tips/", label: "Tips" },
   { href: "/dashboard/payments/", label: "Payments", exact: true },
+  { href: "/dashboard/receipts/", label: "Receipts" },
 ];
 
 const SEEN_KEY = "skillswap.notifications.seen";

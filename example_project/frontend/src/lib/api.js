@@ -211,6 +211,10 @@ export const demoAPI = {
     const { data } = await api.get("/demo/notifications/");
     return data;
   },
+  async receipts() {
+    const { data } = await api.get("/demo/receipts/");
+    return data;
+  },
 };
 
 function compact(params) {
