@@ -178,8 +178,14 @@ def check_receipts(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
 def connect_if_enabled() -> None:
     """Connect the receiver while ``RECEIPTS`` is on, disconnect it otherwise."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        enabled = receipts_enabled()
+    except ImproperlyConfigured:
+        enabled = False  # unreadable settings are reported by the system checks (E007)
     for signal, uid in _DISPATCH_UIDS.items():
-        if receipts_enabled():
+        if enabled:
             signal.connect(send_receipts, sender=Payment, dispatch_uid=uid)
         else:
             signal.disconnect(sender=Payment, dispatch_uid=uid)
