@@ -211,5 +211,19 @@ class PremiumStatusSchema(serializers.Serializer):
     receipt = ReceiptSchema(required=False)
 
 
+class ConnectOnboardingSchema(serializers.Serializer):
+    account_id = serializers.CharField(help_text="The caller's Express account (acct_...)")
+    url = serializers.URLField(help_text="Stripe's onboarding page; single use, expires soon")
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class ConnectStatusSchema(serializers.Serializer):
+    account_id = serializers.CharField(allow_null=True)
+    details_submitted = serializers.BooleanField()
+    charges_enabled = serializers.BooleanField()
+    payouts_enabled = serializers.BooleanField()
+    requirements_due = serializers.ListField(child=serializers.CharField())
+
+
 def errors(*statuses: int) -> dict[int, type[serializers.Serializer]]:
     return dict.fromkeys(statuses, ErrorSchema)
