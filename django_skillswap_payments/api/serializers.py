@@ -337,22 +337,7 @@ def _payout_amounts(payment: Any) -> dict[str, Decimal]:
     }
 
 
-class PayoutFieldsMixin(serializers.Serializer):
-    """Stripe Connect: what the recipient gets of a tip. Present only on tips routed by Connect,
-    so histories without Connect keep their exact shape."""
-
-    application_fee = MinorAmountField(required=False, help_text="The platform's fee (Connect only)")
-    payout_amount = MinorAmountField(required=False, help_text="What the recipient receives (Connect only)")
-    payout_status = serializers.CharField(
-        read_only=True, required=False, help_text="destination, held, paid_out or reversed (Connect only)"
-    )
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        if not getattr(instance, "payout_status", None):
-            for name in ("application_fee", "payout_amount", "payout_status"):
-                data.pop(name, None)
-        return data
+PAYOUT_FIELDS = ("application_fee", "payout_amount", "payout_status")
 
 
 class TipSerializer(serializers.Serializer):
@@ -368,6 +353,20 @@ class TipSerializer(serializers.Serializer):
     created_at = AwareDateTimeField()
     # When the checkout stops taking payments: a pending item past it will not be paid.
     expires_at = AwareDateTimeField(source="checkout_expiry", allow_null=True)
+    # Stripe Connect: what the recipient gets of the tip. Present only on tips Connect
+    # routed, so items without Connect keep their exact shape.
+    application_fee = MinorAmountField(required=False, help_text="The platform's fee (Connect only)")
+    payout_amount = MinorAmountField(required=False, help_text="What the recipient receives (Connect only)")
+    payout_status = serializers.CharField(
+        read_only=True, required=False, help_text="destination, held, paid_out or reversed (Connect only)"
+    )
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not getattr(instance, "payout_status", None):
+            for name in PAYOUT_FIELDS:
+                data.pop(name, None)
+        return data
 
 
 class PaymentSerializer(TipSerializer):
@@ -389,13 +388,9 @@ class CheckoutStatusSerializer(serializers.Serializer):
     currency = serializers.CharField(read_only=True)
 
 
-class ConnectTipSerializer(PayoutFieldsMixin, TipSerializer):
-    """A tip in ``tip/history``, with its payout when Stripe Connect routed it."""
-
-
 class TipHistorySerializer(serializers.Serializer):
-    tips_sent = ConnectTipSerializer(many=True, read_only=True)
-    tips_received = ConnectTipSerializer(many=True, read_only=True)
+    tips_sent = TipSerializer(many=True, read_only=True)
+    tips_received = TipSerializer(many=True, read_only=True)
     total_sent = serializers.IntegerField(read_only=True)
     total_received = serializers.IntegerField(read_only=True)
 
