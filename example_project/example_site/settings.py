@@ -107,6 +107,14 @@ DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL", f"http://127.0.0.1:{DEMO_PORT}")
 SKILLSWAP_PAYMENTS = {
     "PREMIUM_PRICE": os.environ.get("PREMIUM_PRICE", "9.99"),
     "CURRENCY": "usd",
+    # Tips reach their recipients through Stripe Connect; the platform keeps 10 % (at least $0.30).
+    # Tips to members who have not set up payouts yet are held and paid out once they have.
+    "CONNECT": {
+        "ENABLED": True,
+        "PLATFORM_FEE_PERCENT": "10",
+        "MINIMUM_FEE_MINOR": 30,
+        "REQUIRE_ONBOARDED_RECIPIENT": False,
+    },
 }
 if STRIPE_EMULATED:
     SKILLSWAP_PAYMENTS.update(
