@@ -105,3 +105,9 @@ def account_link(obj: Any) -> AccountLinkFacts:
     return AccountLinkFacts(
         url=url if isinstance(url, str) and url else None, expires_at=timestamp(data.get("expires_at"))
     )
+
+
+def first_listed_id(listing: Any) -> str | None:
+    """The id of the first object of a Stripe list (``{"object": "list", "data": [...]}``)."""
+    data = as_mapping(listing).get("data")
+    return stripe_id(data[0]) if isinstance(data, list) and data else None

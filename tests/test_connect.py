@@ -400,3 +400,25 @@ def test_history_without_connect_keeps_its_shape(emulated_stripe, emulator_webho
     assert "transfer_data" not in call.params["payment_intent_data"]
     stored = Payment.objects.get()
     assert stored.payout_status is None and stored.application_fee_minor is None
+
+
+def test_a_transfer_left_by_a_dead_run_is_found_not_repeated(holding, alice_client, sender, bob, bob_client, paid_out):
+    import datetime as dt
+
+    from django_skillswap_payments.documents import utcnow
+    from django_skillswap_payments.gateway import connect as stripe_connect
+    from django_skillswap_payments.repository import connect as connect_store
+
+    payment = _paid_tip(holding, alice_client, profile_of(bob))
+    account_id = _onboarded(holding, bob_client, profile_of(bob))
+    claimed = connect_store.claim_payout(payment.id, claimed_before=utcnow())
+    stripe_connect.create_payout_transfer(claimed, destination=account_id, amount_minor=900)  # then the run dies
+    holding.advance_time(25 * 3600)  # long enough for Stripe to forget the idempotency key
+    Payment.objects(id=payment.id).update_one(set__payout_claimed_at=utcnow() - dt.timedelta(hours=1))
+
+    run = connect.pay_out_held_tips()
+
+    assert run.paid_out == [payment.id]
+    (transfer,) = holding.all("transfer")
+    assert Payment.objects.get(id=payment.id).transfer_id == transfer["id"]
+    assert paid_out == [(str(payment.id), transfer["id"])]

@@ -71,11 +71,10 @@ def retrieve_intent_charge(payment_intent_id: str) -> stripe.PaymentIntent:
 
 
 @sensitive_variables()
-def find_payout_transfer(payment: Any) -> stripe.Transfer | None:
-    """The payout transfer already made for a held tip, if any (found by its ``transfer_group``)."""
+def list_payout_transfers(payment: Any) -> stripe.ListObject[stripe.Transfer]:
+    """The payout transfers already made for a held tip (found by its ``transfer_group``)."""
     with _stripe_errors():
-        page = get_client().v1.transfers.list({"transfer_group": payout_group(payment), "limit": 1})
-    return page.data[0] if page.data else None
+        return get_client().v1.transfers.list({"transfer_group": payout_group(payment), "limit": 1})
 
 
 @sensitive_variables()

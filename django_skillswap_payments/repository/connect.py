@@ -145,7 +145,7 @@ def release_payout(payment_id: ObjectId) -> None:
     Payment.objects(id=payment_id, payout_status=PAYOUT_HELD).update_one(unset__payout_claimed_at=True)
 
 
-def finish_payout(payment_id: ObjectId, *, transfer_id: str, destination: str) -> Payment | None:
+def finish_payout(payment_id: ObjectId, *, transfer_id: str | None, destination: str) -> Payment | None:
     """``held`` → ``paid_out`` with the transfer; exactly one caller gets the payment back."""
     return Payment.objects(id=payment_id, payout_status=PAYOUT_HELD).modify(
         new=True,

@@ -325,10 +325,12 @@ def _pay_out(tip: Payment, destination: str) -> Payment | None:
     if amount <= 0:
         # The fee took the whole tip: nothing to transfer, nothing to announce.
         return connect_store.finish_payout(tip.id, transfer_id=None, destination=destination)
-    transfer = stripe_connect.find_payout_transfer(tip) or stripe_connect.create_payout_transfer(
-        tip, destination=destination, amount_minor=amount
-    )
-    transfer_id = stripe_facts.stripe_id(transfer)
+    # A run that died after Stripe made the transfer left it behind: use it, never make a second.
+    transfer_id = stripe_connect_facts.first_listed_id(stripe_connect.list_payout_transfers(tip))
+    if transfer_id is None:
+        transfer_id = stripe_facts.stripe_id(
+            stripe_connect.create_payout_transfer(tip, destination=destination, amount_minor=amount)
+        )
     if not transfer_id:
         raise GatewayError("api", "Stripe returned a transfer without an id")
     updated = connect_store.finish_payout(tip.id, transfer_id=transfer_id, destination=destination)
