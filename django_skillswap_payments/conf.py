@@ -69,6 +69,7 @@ DEFAULTS: dict[str, Any] = {
     "RECEIPT_SHOWS_TIP_AMOUNT_TO_RECIPIENT": True,
     "RECEIPT_FROM_EMAIL": None,
     "EMAIL_RESOLVER": "django_skillswap_payments.users.email_for_profile",
+    "CONNECT": {"ENABLED": False},  # Stripe Connect payouts of tips: parsed in connect_settings.py
 }
 
 # Keys that may come from the process environment when the dict leaves them unset.

@@ -81,6 +81,18 @@ class PaymentProfile(_PaymentsDocument):
     django_user_id = StringField(required=True, unique=True)
     stripe_customer_id = StringField(unique=True, sparse=True)
     created_at = DateTimeField(default=utcnow)
+    # Stripe Connect (see services/connect.py): the recipient's Express account and its state.
+    connect_account_id = StringField(unique=True, sparse=True)
+    connect_details_submitted = BooleanField()
+    connect_charges_enabled = BooleanField()
+    connect_payouts_enabled = BooleanField()
+    connect_requirements_due = ListField(StringField())
+    # Creation time (Unix seconds) of the Stripe report the state above comes from: an older
+    # account.updated delivered late never overwrites a newer state.
+    connect_synced_at = IntField()
+    # Bumped when the account is disconnected, so the next onboarding creates a new account
+    # instead of Stripe replaying the old one under the same idempotency key.
+    connect_generation = IntField()
 
     meta = {"collection": "payment_profiles", "auto_create_index": False}
 
@@ -137,6 +149,15 @@ class Payment(_PaymentsDocument):
     # the entry is claimed before sending so a re-dispatched signal never mails twice.
     receipts_sent = DictField()
     receipt_failures = ListField(DictField())
+    # Stripe Connect (see services/connect.py): where a tip's money goes.
+    destination_account_id = StringField()
+    application_fee_minor = IntField(min_value=0)
+    transfer_id = StringField()
+    payout_status = StringField(choices=("destination", "held", "paid_out", "reversed"))
+    # True for a tip the platform held (recipient not onboarded) and pays out with a Transfer.
+    payout_held = BooleanField()
+    # Set while one run of payments_pay_out_held_tips owns the tip's payout.
+    payout_claimed_at = DateTimeField()
 
     meta = {
         "collection": "payments",
@@ -147,6 +168,7 @@ class Payment(_PaymentsDocument):
             {"fields": ["from_user_id", "transaction_type", "-created_at"]},
             {"fields": ["to_user_id", "transaction_type", "-created_at"]},
             {"fields": ["signal_retry_needed"], "sparse": True},
+            {"fields": ["payout_status", "status"], "sparse": True},
         ],
     }
 

@@ -110,6 +110,14 @@ SKILLSWAP_PAYMENTS = {
     "CURRENCY": "usd",
     # Email receipts for payers and tip recipients, written to files (see EMAIL_DIR below).
     "RECEIPTS": True,
+    # Tips reach their recipients through Stripe Connect; the platform keeps 10 % (at least $0.30).
+    # Tips to members who have not set up payouts yet are held and paid out once they have.
+    "CONNECT": {
+        "ENABLED": True,
+        "PLATFORM_FEE_PERCENT": "10",
+        "MINIMUM_FEE_MINOR": 30,
+        "REQUIRE_ONBOARDED_RECIPIENT": False,
+    },
 }
 
 # Mail is written to files instead of being sent; the demo's receipts page reads them.

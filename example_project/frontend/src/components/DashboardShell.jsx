@@ -21,6 +21,7 @@ const NAV = [
   { href: "/dashboard/", label: "Overview", exact: true },
   { href: "/dashboard/subscription/", label: "Subscription" },
   { href: "/dashboard/tips/", label: "Tips" },
+  { href: "/dashboard/get-paid/", label: "Get paid" },
   { href: "/dashboard/payments/", label: "Payments", exact: true },
   { href: "/dashboard/receipts/", label: "Receipts" },
 ];
