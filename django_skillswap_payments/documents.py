@@ -137,12 +137,24 @@ class Payment(_PaymentsDocument):
     meta = {
         "collection": "payments",
         "auto_create_index": False,
+        # Each query's equality fields first, then its sort keys (``_id`` where it breaks ties),
+        # then the fields it only filters on (see docs/deployment.md, "Indexes").
         "indexes": [
-            {"fields": ["from_user_id", "transaction_type", "status"]},
+            # premium status: the latest completed, non-duplicate premium payment
+            {"fields": ["from_user_id", "transaction_type", "status", "duplicate_of", "-completed_at"]},
             {"fields": ["-created_at"]},
-            {"fields": ["from_user_id", "transaction_type", "-created_at"]},
-            {"fields": ["to_user_id", "transaction_type", "-created_at"]},
-            {"fields": ["signal_retry_needed"], "sparse": True},
+            # payment history, unfiltered / by type (also tips sent) / by status / by both
+            {"fields": ["from_user_id", "-created_at", "-id"]},
+            {"fields": ["from_user_id", "transaction_type", "-created_at", "-id"]},
+            {"fields": ["from_user_id", "status", "-created_at", "-id"]},
+            {"fields": ["from_user_id", "transaction_type", "status", "-created_at", "-id"]},
+            # tips received (and their count), filtered by status on the index keys
+            {"fields": ["to_user_id", "transaction_type", "-created_at", "-id", "status"]},
+            # payments whose signal must be re-dispatched: only the flagged ones are indexed
+            {
+                "fields": ["signal_retry_needed", "updated_at"],
+                "partialFilterExpression": {"signal_retry_needed": True},
+            },
         ],
     }
 
@@ -187,7 +199,7 @@ class Subscription(_PaymentsDocument):
     meta = {
         "collection": "subscriptions",
         "auto_create_index": False,
-        "indexes": [{"fields": ["user_id", "status"]}],
+        "indexes": [{"fields": ["user_id", "status", "-updated_at"]}],
     }
 
 
