@@ -1,6 +1,7 @@
 """App configuration: registers the system checks, connects nothing at import time."""
 
 from django.apps import AppConfig
+from django.core import checks as django_checks
 
 
 class SkillswapPaymentsConfig(AppConfig):
@@ -9,6 +10,7 @@ class SkillswapPaymentsConfig(AppConfig):
     verbose_name = "SkillSwap payments"
 
     def ready(self) -> None:
-        from . import checks, conf  # noqa: F401  (conf hooks setting_changed)
+        from . import checks, conf, replication  # noqa: F401  (both hook setting_changed)
 
         checks.register()
+        django_checks.register(replication.check_replication_settings, checks.TAG)

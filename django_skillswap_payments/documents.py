@@ -69,10 +69,12 @@ class _PaymentsDocument(Document):
     @classmethod
     def _get_db(cls):
         from .conf import ensure_mongo_connection
+        from .replication import decision_options
 
         # An explicit db_alias (e.g. from mongoengine's switch_db) wins over the setting.
         alias = cls._meta.get("db_alias") or ensure_mongo_connection()
-        return get_db(alias)
+        # WRITE_CONCERN on every write, reads on the primary (see replication.py).
+        return get_db(alias).with_options(**decision_options())
 
 
 class PaymentProfile(_PaymentsDocument):

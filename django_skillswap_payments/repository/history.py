@@ -1,7 +1,9 @@
 """Payments read as newest-first pages: tips sent and received, payment history.
 
 Pages are ordered by ``(-created_at, -_id)`` and continue from the id of the
-last item already shown (``before``), so inserts never shift a page.
+last item already shown (``before``), so inserts never shift a page. They
+decide nothing, so they are read with ``READ_PREFERENCE`` (see
+:mod:`django_skillswap_payments.replication`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from mongoengine.queryset.visitor import Q
 from ..conf import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from ..documents import TRANSACTION_TIP, Payment
 from ..ids import to_object_id
+from ..replication import history_read_preference
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ def page_anchor(before: Any) -> PageAnchor | None:
     oid = to_object_id(before)
     if oid is None:
         return None
-    anchor = Payment.objects(id=oid).only("created_at").first()
+    anchor = Payment.objects(id=oid).read_preference(history_read_preference()).only("created_at").first()
     return PageAnchor(anchor.created_at, anchor.id) if anchor is not None else None
 
 
@@ -47,6 +50,7 @@ def _page(queryset, *, limit: int, before: Any = None):
             Q(created_at__lt=anchor.created_at)
             | (Q(created_at=anchor.created_at) & Q(id__lt=anchor.id))
         )
+    queryset = queryset.read_preference(history_read_preference())
     return list(queryset.order_by("-created_at", "-id").limit(limit))
 
 
@@ -115,7 +119,8 @@ def tip_totals(user_id: ObjectId, received_statuses: Iterable[str]) -> tuple[int
         }},
     ]
     totals = {"sent": 0, "received": 0}
-    for document in Payment._get_collection().aggregate(pipeline):
+    collection = Payment._get_collection().with_options(read_preference=history_read_preference())
+    for document in collection.aggregate(pipeline):
         totals[document["list"]] = document["total"]
     return totals["sent"], totals["received"]
 
