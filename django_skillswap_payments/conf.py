@@ -70,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "RECEIPT_FROM_EMAIL": None,
     "EMAIL_RESOLVER": "django_skillswap_payments.users.email_for_profile",
     "CONNECT": {"ENABLED": False},  # Stripe Connect payouts of tips: parsed in connect_settings.py
+    "WRITE_CONCERN": "majority",
+    "READ_PREFERENCE": "primary",
 }
 
 # Keys that may come from the process environment when the dict leaves them unset.

@@ -69,10 +69,12 @@ class _PaymentsDocument(Document):
     @classmethod
     def _get_db(cls):
         from .conf import ensure_mongo_connection
+        from .replication import decision_options
 
         # An explicit db_alias (e.g. from mongoengine's switch_db) wins over the setting.
         alias = cls._meta.get("db_alias") or ensure_mongo_connection()
-        return get_db(alias)
+        # WRITE_CONCERN on every write, reads on the primary (see replication.py).
+        return get_db(alias).with_options(**decision_options())
 
 
 class PaymentProfile(_PaymentsDocument):
@@ -162,12 +164,25 @@ class Payment(_PaymentsDocument):
     meta = {
         "collection": "payments",
         "auto_create_index": False,
+        # Each query's equality fields first, then its sort keys (``_id`` where it breaks ties),
+        # then the fields it only filters on (see docs/deployment.md, "Indexes").
         "indexes": [
-            {"fields": ["from_user_id", "transaction_type", "status"]},
+            # premium status: the latest completed, non-duplicate premium payment
+            {"fields": ["from_user_id", "transaction_type", "status", "duplicate_of", "-completed_at"]},
             {"fields": ["-created_at"]},
-            {"fields": ["from_user_id", "transaction_type", "-created_at"]},
-            {"fields": ["to_user_id", "transaction_type", "-created_at"]},
-            {"fields": ["signal_retry_needed"], "sparse": True},
+            # payment history, unfiltered / by type (also tips sent) / by status / by both
+            {"fields": ["from_user_id", "-created_at", "-id"]},
+            {"fields": ["from_user_id", "transaction_type", "-created_at", "-id"]},
+            {"fields": ["from_user_id", "status", "-created_at", "-id"]},
+            {"fields": ["from_user_id", "transaction_type", "status", "-created_at", "-id"]},
+            # tips received (and their count), filtered by status on the index keys
+            {"fields": ["to_user_id", "transaction_type", "-created_at", "-id", "status"]},
+            # payments whose signal must be re-dispatched: only the flagged ones are indexed
+            {
+                "fields": ["signal_retry_needed", "updated_at"],
+                "partialFilterExpression": {"signal_retry_needed": True},
+            },
+            # Connect: held tips waiting for their payout
             {"fields": ["payout_status", "status"], "sparse": True},
         ],
     }
@@ -213,7 +228,7 @@ class Subscription(_PaymentsDocument):
     meta = {
         "collection": "subscriptions",
         "auto_create_index": False,
-        "indexes": [{"fields": ["user_id", "status"]}],
+        "indexes": [{"fields": ["user_id", "status", "-updated_at"]}],
     }
 
 

@@ -391,8 +391,13 @@ class CheckoutStatusSerializer(serializers.Serializer):
 class TipHistorySerializer(serializers.Serializer):
     tips_sent = TipSerializer(many=True, read_only=True)
     tips_received = TipSerializer(many=True, read_only=True)
-    total_sent = serializers.IntegerField(read_only=True)
-    total_received = serializers.IntegerField(read_only=True)
+    # Counted on the first page only (no ``before``); later pages carry null.
+    total_sent = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="All tips sent; null on pages after the first."
+    )
+    total_received = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="All paid tips received; null on pages after the first."
+    )
 
 
 class PaymentPageSerializer(serializers.Serializer):
