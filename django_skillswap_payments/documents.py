@@ -143,6 +143,10 @@ class Payment(_PaymentsDocument):
             {"fields": ["from_user_id", "transaction_type", "-created_at"]},
             {"fields": ["to_user_id", "transaction_type", "-created_at"]},
             {"fields": ["signal_retry_needed"], "sparse": True},
+            # Analytics and the accounting export (repository/analytics.py): equality on type and
+            # status, then the created_at range, so every (type, status) pair is one index range and
+            # an export sorted by created_at merges them without an in-memory sort.
+            {"fields": ["transaction_type", "status", "created_at"]},
         ],
     }
 

@@ -22,6 +22,7 @@ from django.urls import URLPattern, path, re_path
 
 from . import __version__
 from .api import views
+from .api.analytics import PaymentsAnalyticsView
 
 app_name = "payments"
 
@@ -41,6 +42,9 @@ urlpatterns = [
     *both_spellings("checkout/<str:session_id>/cancel/", views.CheckoutCancelView.as_view(), "checkout-cancel"),
     *both_spellings("payments/history/", views.PaymentHistoryView.as_view(), "payment-history"),
 ]
+
+# Analytics (staff): the revenue report.
+urlpatterns += both_spellings("payments/analytics/", PaymentsAnalyticsView.as_view(), "payment-analytics")
 
 if find_spec("drf_spectacular") is not None:
     from .api.schema_view import PaymentsSchemaView
