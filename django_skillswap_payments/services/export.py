@@ -17,7 +17,7 @@ from typing import Any
 
 from bson import Decimal128, ObjectId
 
-from ..documents import STATUS_COMPLETED, STATUS_REFUNDED, as_aware
+from ..documents import STATUS_COMPLETED, STATUS_REFUNDED
 from ..money import from_minor_units
 from ..repository import analytics as store
 
@@ -64,7 +64,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(item) for item in value]
     if isinstance(value, dt.datetime):
-        return as_aware(value).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).isoformat()
     if isinstance(value, Decimal128):
         return str(value.to_decimal())
     if isinstance(value, (ObjectId, Decimal)):

@@ -33,11 +33,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--from", dest="start", required=True, help="First day, YYYY-MM-DD (included).")
         parser.add_argument("--to", dest="end", required=True, help="Last day, YYYY-MM-DD (included).")
-        parser.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="Default: csv.")
+        parser.add_argument("--format", dest="output_format", choices=("csv", "jsonl"), default="csv",
+                            help="Default: csv.")
         parser.add_argument("--output", help="File to write (default: standard output).")
         parser.add_argument("--tz", default="UTC", help="IANA time zone of the days (default UTC).")
 
-    def handle(self, *args, start, end, format, output, tz, **options):
+    def handle(self, *args, start, end, output_format, output, tz, **options):
         try:
             first, last = analytics.parse_day(start, "--from"), analytics.parse_day(end, "--to")
             if first > last:
@@ -47,7 +48,7 @@ class Command(BaseCommand):
             raise CommandError(exc.message or exc.error) from None
         rows = export.export_rows(*bounds)
         with self._destination(output) as stream:
-            count = (_write_csv if format == "csv" else _write_jsonl)(stream, rows)
+            count = (_write_csv if output_format == "csv" else _write_jsonl)(stream, rows)
         if output:
             self.stderr.write(f"{count} payments written to {output}")
 
