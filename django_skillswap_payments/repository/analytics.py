@@ -15,6 +15,8 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from pymongo.errors import OperationFailure
+
 from ..documents import (
     PAYMENT_STATUSES,
     STATUS_COMPLETED,
@@ -72,6 +74,14 @@ _DISPUTED = {
         ]},
     ]
 }
+
+
+# MongoDB's code for a time zone name its own zone database does not hold.
+UNRECOGNIZED_TIME_ZONE = 40485
+
+
+class UnknownTimeZone(ValueError):
+    """The database does not know a time zone name (its zone data is older than Python's)."""
 
 
 def _count_if(condition: Any) -> dict[str, Any]:
@@ -137,7 +147,12 @@ def period_figures(
     counts other than ``checkouts_started`` are of paid (completed or refunded) payments.
     """
     pipeline = period_figures_pipeline(start=start, end=end, period_format=period_format, timezone=timezone)
-    rows = Payment._get_collection().aggregate(pipeline, batchSize=WHOLE_ANSWER_BATCH)
+    try:
+        rows = list(Payment._get_collection().aggregate(pipeline, batchSize=WHOLE_ANSWER_BATCH))
+    except OperationFailure as exc:
+        if exc.code == UNRECOGNIZED_TIME_ZONE or "timezone" in str(exc).replace("time zone", "timezone"):
+            raise UnknownTimeZone(timezone) from exc
+        raise
     return [{**row.pop("_id"), **row} for row in rows]
 
 

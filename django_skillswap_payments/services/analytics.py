@@ -217,8 +217,11 @@ def revenue_report(report: ReportRange, *, top: int = DEFAULT_TOP_RECIPIENTS) ->
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP_RECIPIENTS:
         raise InvalidReportRange(message=f"top must be a whole number from 1 to {MAX_TOP_RECIPIENTS}")
     start, end = report.bounds()
-    rows = store.period_figures(start=start, end=end, timezone=report.timezone,
-                                period_format=_PERIOD_FORMATS[report.granularity])
+    try:
+        rows = store.period_figures(start=start, end=end, timezone=report.timezone,
+                                    period_format=_PERIOD_FORMATS[report.granularity])
+    except store.UnknownTimeZone:
+        raise InvalidReportRange(message=f"tz {report.timezone} is not known to the database") from None
     by_key = {(row["period"], row["currency"]): row for row in rows}
     currencies = sorted({row["currency"] for row in rows})
     periods = [
