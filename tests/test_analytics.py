@@ -294,3 +294,22 @@ def test_a_zone_python_knows_but_the_database_does_not_is_a_400(staff_client, da
     assert response.status_code == 400
     assert response.json() == {"error": "Invalid report range",
                                "message": "tz Europe/Paris is not known to the database"}
+
+
+def test_payments_stored_without_refund_or_dispute_fields(staff_client):
+    """Payments as this version's documents store them, none of the refund or dispute fields set."""
+    from django_skillswap_payments.testing.factories import PaymentFactory
+    from tests.support.revenue import at
+
+    created = at("2024-02-01T08:00:00")
+    PaymentFactory(completed=True, created_at=created)
+    PaymentFactory(refunded=True, created_at=created)
+    PaymentFactory(tip=True, completed=True, created_at=created)
+    PaymentFactory(tip=True, failed=True, created_at=created)
+
+    body = report(staff_client, **{"from": "2024-02-01", "to": "2024-02-01"})
+
+    assert body["periods"][0]["currencies"] == [figures(
+        "usd", gross="24.98", refunded="9.99", net="14.99", checkouts_started=4, checkouts_completed=3,
+        premium_count=2, tip_count=1, refunded_count=1, conversion_rate="0.75", average_tip="5.00",
+        refund_rate="0.3333", dispute_rate="0")]
