@@ -313,3 +313,18 @@ def test_payments_stored_without_refund_or_dispute_fields(staff_client):
         "usd", gross="24.98", refunded="9.99", net="14.99", checkouts_started=4, checkouts_completed=3,
         premium_count=2, tip_count=1, refunded_count=1, conversion_rate="0.75", average_tip="5.00",
         refund_rate="0.3333", dispute_rate="0")]
+
+
+def test_weeks_around_new_year_use_the_iso_week_year(staff_client):
+    # December 30th 2024 is the Monday of ISO week 1 of 2025.
+    Payment._get_collection().insert_many([
+        payment_document("premium", "completed", 999, "usd", "2024-12-29T23:59:59.999"),
+        payment_document("premium", "completed", 999, "usd", "2024-12-30T00:00:00"),
+    ])
+
+    body = report(staff_client, **{"from": "2024-12-28", "to": "2025-01-05"}, granularity="week")
+
+    assert [(p["period"], p["start"], p["end"], p["currencies"][0]["gross"]) for p in body["periods"]] == [
+        ("2024-W52", "2024-12-28", "2024-12-29", Decimal("9.99")),
+        ("2025-W01", "2024-12-30", "2025-01-05", Decimal("9.99")),
+    ]
