@@ -33,6 +33,8 @@ def both_spellings(route: str, view: Callable[..., Any], name: str) -> list[URLP
 
 
 urlpatterns = [
+    # Analytics (staff), first: no payments/<payment_id>/ route may take "analytics" for an id.
+    *both_spellings("payments/analytics/", PaymentsAnalyticsView.as_view(), "payment-analytics"),
     *both_spellings("premium/create-checkout/", views.PremiumCheckoutView.as_view(), "premium-create-checkout"),
     *both_spellings("subscription/status/", views.PremiumStatusView.as_view(), "subscription-status"),
     *both_spellings("tip/create/", views.TipCheckoutView.as_view(), "tip-create"),
@@ -42,9 +44,6 @@ urlpatterns = [
     *both_spellings("checkout/<str:session_id>/cancel/", views.CheckoutCancelView.as_view(), "checkout-cancel"),
     *both_spellings("payments/history/", views.PaymentHistoryView.as_view(), "payment-history"),
 ]
-
-# Analytics (staff): the revenue report.
-urlpatterns += both_spellings("payments/analytics/", PaymentsAnalyticsView.as_view(), "payment-analytics")
 
 if find_spec("drf_spectacular") is not None:
     from .api.schema_view import PaymentsSchemaView
