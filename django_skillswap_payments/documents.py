@@ -184,6 +184,10 @@ class Payment(_PaymentsDocument):
             },
             # Connect: held tips waiting for their payout
             {"fields": ["payout_status", "status"], "sparse": True},
+            # Analytics and the accounting export (repository/analytics.py): equality on type and
+            # status, then the created_at range, so every (type, status) pair is one index range and
+            # an export sorted by created_at merges them without an in-memory sort.
+            {"fields": ["transaction_type", "status", "created_at"]},
         ],
     }
 

@@ -22,6 +22,7 @@ from django.urls import URLPattern, path, re_path
 
 from . import __version__
 from .api import views
+from .api.analytics import PaymentsAnalyticsView
 
 app_name = "payments"
 
@@ -32,6 +33,8 @@ def both_spellings(route: str, view: Callable[..., Any], name: str) -> list[URLP
 
 
 urlpatterns = [
+    # Analytics (staff), first: no payments/<payment_id>/ route may take "analytics" for an id.
+    *both_spellings("payments/analytics/", PaymentsAnalyticsView.as_view(), "payment-analytics"),
     *both_spellings("premium/create-checkout/", views.PremiumCheckoutView.as_view(), "premium-create-checkout"),
     *both_spellings("subscription/status/", views.PremiumStatusView.as_view(), "subscription-status"),
     *both_spellings("tip/create/", views.TipCheckoutView.as_view(), "tip-create"),

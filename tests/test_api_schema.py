@@ -22,6 +22,7 @@ def test_schema_describes_exactly_the_payment_endpoints(anon_client):
     assert sorted(schema["paths"]) == [
         "/api/payments/checkout/{session_id}/",
         "/api/payments/checkout/{session_id}/cancel/",
+        "/api/payments/payments/analytics/",
         "/api/payments/payments/history/",
         "/api/payments/premium/create-checkout/",
         "/api/payments/subscription/status/",
@@ -108,3 +109,19 @@ def test_schema_documents_the_connect_endpoints_when_connect_is_on(anon_client):
     }
     received = schema["components"]["schemas"]["Tip"]["properties"]
     assert {"application_fee", "payout_amount", "payout_status"} <= set(received)
+
+
+def test_schema_documents_the_analytics_report(anon_client):
+    pytest.importorskip("drf_spectacular", reason="the schema route needs the 'openapi' extra")
+    schema = anon_client.get("/api/payments/schema/", HTTP_ACCEPT="application/json").json()
+
+    operation = schema["paths"]["/api/payments/payments/analytics/"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert set(parameters) == {"from", "to", "granularity", "tz", "top"}
+    assert parameters["from"]["required"] and parameters["to"]["required"]
+    assert {"200", "400", "401", "403"} <= set(operation["responses"])
+    components = schema["components"]["schemas"]
+    report = components["AnalyticsReport"]["properties"]
+    assert {"from", "to", "granularity", "timezone", "currencies", "periods", "top_tip_recipients"} == set(report)
+    figures = components["CurrencyFigures"]["properties"]
+    assert figures["gross"]["type"] == "number" and figures["conversion_rate"].get("nullable") is True

@@ -9,7 +9,9 @@
   Stripe payload storable;
 - :mod:`.legacy` — what the legacy gateway left behind: the ``subscriptions``
   collection, its helper functions (``create_payment_transaction`` ...) and
-  the backfill of its float amounts.
+  the backfill of its float amounts;
+- :mod:`.analytics` — revenue aggregations and the export cursor over
+  ``payments``, reading the refunds and disputes fields with defaults.
 
 No multi-document transactions are used. Correctness comes from unique
 indexes (session id, payment intent id, open premium checkout slot, premium

@@ -9,6 +9,8 @@
   its signal exactly once (and the automatic refund of a second premium payment);
 - :mod:`.reads` — premium status and histories (empty for users with no profile);
 - :mod:`.legacy` — keeping the legacy gateway's subscriptions in step with Stripe.
+- :mod:`.analytics` — the staff revenue report: valid ranges, periods, rates;
+  :mod:`.export` — paid payments as accounting rows.
 
 Views and webhook handlers call these functions; they talk to Stripe through
 :mod:`~django_skillswap_payments.gateway`, read Stripe's answers through
