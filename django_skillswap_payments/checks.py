@@ -9,6 +9,7 @@ Stable ids, reported by ``manage.py check``:
 * ``skillswap_payments.E005`` – MongoDB alias not configured, or no ``ping`` answer within 2 s.
 * ``skillswap_payments.E006`` – a dotted-path hook cannot be imported.
 * ``skillswap_payments.E007`` – ``SKILLSWAP_PAYMENTS`` is not a dict.
+* ``skillswap_payments.E010`` – ``PARTIAL_REFUND_REVOKES_PREMIUM`` is not a boolean.
 * ``skillswap_payments.W001`` – unknown key in ``SKILLSWAP_PAYMENTS`` (probably a typo).
 """
 
@@ -172,3 +173,15 @@ def register() -> None:
     # ``manage.py check``, and an unreachable MongoDB is the misconfiguration
     # most worth reporting. The ping is bounded by MONGO_CHECK_TIMEOUT_SECONDS.
     checks.register(check_mongodb, TAG)
+    checks.register(check_refund_settings, TAG)
+
+
+def check_refund_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The refunds settings (``E010``)."""
+    from .services.refunds import partial_refund_revokes_premium
+
+    try:
+        partial_refund_revokes_premium()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id=_id("E010"))]
+    return []

@@ -224,3 +224,18 @@ class GatewayError(PaymentError):
 
 
 GATEWAY_ERROR_KINDS = tuple(GatewayError.STATUS_BY_KIND)
+
+
+class PaymentNotRefundable(PaymentError):
+    """The payment took no money, or all of it was refunded already."""
+
+    code = "payment_not_refundable"
+    default_error = "This payment cannot be refunded"
+    http_status = 409
+
+
+class RefundExceedsRemainder(PaymentError):
+    """The refund asks for more than what is left of the payment."""
+
+    code = "refund_exceeds_remainder"
+    default_error = "Refund amount exceeds the refundable remainder"

@@ -23,6 +23,7 @@ def test_schema_describes_exactly_the_payment_endpoints(anon_client):
         "/api/payments/checkout/{session_id}/",
         "/api/payments/checkout/{session_id}/cancel/",
         "/api/payments/payments/history/",
+        "/api/payments/payments/{payment_id}/refund/",
         "/api/payments/premium/create-checkout/",
         "/api/payments/subscription/status/",
         "/api/payments/tip/create/",

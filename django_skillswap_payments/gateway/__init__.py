@@ -218,21 +218,51 @@ def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
         )
 
 
+def refund_idempotency_key(payment: Any, amount_minor: int, refunded_before_minor: int) -> str:
+    """The key of a refund: the payment, what was refunded (or held) before it, and its amount.
+
+    A retry of the same request after a lost answer reuses the key, so Stripe
+    answers with the refund it already made; a second refund of the same
+    payment comes after the first and gets a key of its own.
+    """
+    return f"skillswap-refund-{payment.id}-{int(refunded_before_minor)}-{int(amount_minor)}"
+
+
 @sensitive_variables()
-def create_refund(payment: Any, *, reason: str | None = None) -> stripe.Refund:
-    """Refund a completed payment in full (idempotent per payment)."""
+def create_refund(
+    payment: Any,
+    *,
+    reason: str | None = None,
+    amount_minor: int | None = None,
+    refunded_before_minor: int = 0,
+) -> stripe.Refund:
+    """Refund ``amount_minor`` of a completed payment (default: all that was not refunded before).
+
+    ``refunded_before_minor`` is what was refunded or held for other refunds
+    before this one; the idempotency key is derived from it
+    (:func:`refund_idempotency_key`).
+    """
     if not payment.stripe_payment_intent_id:
         raise GatewayError("invalid_request", "Payment has no PaymentIntent to refund")
+    amount = int(payment.amount_minor) - int(refunded_before_minor) if amount_minor is None else int(amount_minor)
     params: RefundCreateParams = {
         "payment_intent": payment.stripe_payment_intent_id,
+        "amount": amount,
         "metadata": payment_metadata(payment),
     }
     if reason in STRIPE_REFUND_REASONS:
         params["reason"] = reason
+    key = refund_idempotency_key(payment, amount, refunded_before_minor)
     with _stripe_errors():
-        return get_client().v1.refunds.create(
-            params, {"idempotency_key": f"skillswap-refund-{payment.id}"}
-        )
+        return get_client().v1.refunds.create(params, {"idempotency_key": key})
+
+
+@sensitive_variables()
+def list_refunds(charge_id: str) -> list[stripe.Refund]:
+    """Every refund of a charge (newest first), following Stripe's pages."""
+    with _stripe_errors():
+        page = get_client().v1.refunds.list({"charge": charge_id, "limit": 100})
+        return list(page.auto_paging_iter())
 
 
 def parse_event_json(payload: bytes | str) -> dict[str, Any]:
