@@ -80,7 +80,6 @@ def reserve(payment_id: Any, amount_minor: int, token: str) -> Payment | None:
             "refund_reservations": {
                 "$concatArrays": [_live_reservations(cutoff), [{"$literal": hold}]]
             },
-            "updated_at": {"$literal": now},
         }}
     ]
     return _from_son(_collection().find_one_and_update(query, pipeline, return_document=ReturnDocument.AFTER))
