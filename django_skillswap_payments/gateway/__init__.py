@@ -219,11 +219,12 @@ def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
 
 
 def refund_idempotency_key(payment: Any, amount_minor: int, refunded_before_minor: int) -> str:
-    """The key of a refund: the payment, what was refunded (or held) before it, and its amount.
+    """The key of a refund: the payment, what was asked of it before, and the refund's amount.
 
-    A retry of the same request after a lost answer reuses the key, so Stripe
-    answers with the refund it already made; a second refund of the same
-    payment comes after the first and gets a key of its own.
+    ``refunded_before_minor`` counts every refund recorded (failed ones too)
+    and the amounts held for other requests. A retry of the same request after
+    a lost answer reuses the key, so Stripe answers with the refund it already
+    made; any later refund of the same payment gets a key of its own.
     """
     return f"skillswap-refund-{payment.id}-{int(refunded_before_minor)}-{int(amount_minor)}"
 
@@ -238,9 +239,8 @@ def create_refund(
 ) -> stripe.Refund:
     """Refund ``amount_minor`` of a completed payment (default: all that was not refunded before).
 
-    ``refunded_before_minor`` is what was refunded or held for other refunds
-    before this one; the idempotency key is derived from it
-    (:func:`refund_idempotency_key`).
+    ``refunded_before_minor`` is what was asked of the payment before this
+    refund; the idempotency key is derived from it (:func:`refund_idempotency_key`).
     """
     if not payment.stripe_payment_intent_id:
         raise GatewayError("invalid_request", "Payment has no PaymentIntent to refund")

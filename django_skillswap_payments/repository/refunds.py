@@ -85,17 +85,26 @@ def reserve(payment_id: Any, amount_minor: int, token: str) -> Payment | None:
     return _from_son(_collection().find_one_and_update(query, pipeline, return_document=ReturnDocument.AFTER))
 
 
-def held_before(payment: Payment, token: str) -> int:
-    """What was refunded or held for other requests when ``token``'s hold was taken."""
+def held_by_others(payment: Payment, token: str | None = None) -> int:
+    """The amounts held by live refund requests other than ``token``'s."""
     cutoff = utcnow() - RESERVATION_TIMEOUT
-    others = 0
-    for held in payment.refund_reservations or []:
-        created = held.get("created_at")
+    held = 0
+    for hold in payment.refund_reservations or []:
+        created = hold.get("created_at")
         if created is not None and created.tzinfo is None:
             created = created.replace(tzinfo=dt.timezone.utc)
-        if held.get("token") != token and created is not None and created >= cutoff:
-            others += int(held.get("amount_minor") or 0)
-    return int(payment.amount_refunded_minor or 0) + others
+        if hold.get("token") != token and created is not None and created >= cutoff:
+            held += int(hold.get("amount_minor") or 0)
+    return held
+
+
+def asked_before(payment: Payment, token: str) -> int:
+    """Every refund recorded (failed ones too) and held for others when ``token``'s hold was taken.
+
+    It only grows, so each refund of a payment gets an idempotency key of its
+    own, even one that asks again for what a failed refund did not give back.
+    """
+    return sum(int(r.amount_minor) for r in payment.refunds or []) + held_by_others(payment, token)
 
 
 def release(payment_id: Any, token: str) -> None:

@@ -9,7 +9,8 @@ which signal is sent, by the one caller whose write recorded the refund.
 A refund asked for here is *reserved* first (:func:`.repository.refunds.reserve`):
 concurrent requests for the same payment can never ask Stripe for more than
 was paid. Stripe is asked with an idempotency key derived from the payment
-and what was refunded or held before (:func:`.gateway.refund_idempotency_key`);
+and what was asked of it before, failed refunds included
+(:func:`.gateway.refund_idempotency_key`);
 when Stripe refuses, or cannot be reached, the hold is dropped and nothing is
 recorded (a retry of the request reuses the key, so a refund Stripe made
 without our hearing of it is answered, not made twice).
@@ -86,7 +87,8 @@ class RefundOutcome:
 
 def refundable_remainder(payment: Payment) -> int:
     """What may still be refunded, in minor units: the amount less refunds and live holds."""
-    return max(0, int(payment.amount_minor) - refund_store.held_before(payment, token=""))
+    counted = int(payment.amount_refunded_minor or 0) + refund_store.held_by_others(payment)
+    return max(0, int(payment.amount_minor) - counted)
 
 
 def _check_refundable(payment: Payment) -> int:
@@ -144,7 +146,7 @@ def refund_amount(payment: Payment, amount_minor: int, *, reason: str | None = N
         if current is None:
             raise PaymentNotFound()
         raise _exceeds(current, _check_refundable(current))
-    before = refund_store.held_before(held, token)
+    before = refund_store.asked_before(held, token)
     try:
         answer = gateway.create_refund(
             held, reason=reason, amount_minor=amount_minor, refunded_before_minor=before

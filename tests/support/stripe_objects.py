@@ -86,7 +86,7 @@ def refund_object(payment, **overrides: Any) -> dict[str, Any]:
         "charge": f"ch_test_{payment.id}",
         "created": 1_767_225_600,
         "currency": payment.currency,
-        "payment_intent": intent_id_for(payment),
+        "payment_intent": payment.stripe_payment_intent_id or intent_id_for(payment),
         "reason": None,
         "status": "succeeded",
         "failure_reason": None,
