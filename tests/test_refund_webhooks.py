@@ -7,8 +7,14 @@ import pytest
 from django_skillswap_payments import repository
 from django_skillswap_payments.services import refunds
 from tests.support.api import STATUS_URL, client_for
-from tests.support.refunds import REFUND_FAILS_CARD, paid_premium, paid_tip, refund_url, stripe_refunds
-from tests.support.stripe_objects import charge_object, refund_object
+from tests.support.refunds import (
+    REFUND_FAILS_CARD,
+    paid_premium,
+    paid_tip,
+    refund_url,
+    stripe_refunds,
+)
+from tests.support.stripe_objects import refund_object
 from tests.support.webhooks import deliver
 
 pytestmark = pytest.mark.django_db
