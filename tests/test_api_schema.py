@@ -88,3 +88,30 @@ def test_checkout_start_urls_are_documented_as_plain_strings(anon_client):
     properties = schema["components"]["schemas"]["CheckoutStartSchema"]["properties"]
     for name in ("success_url", "cancel_url"):
         assert properties[name]["type"] == "string" and "format" not in properties[name]
+
+
+def test_schema_describes_the_refund_endpoint(anon_client):
+    pytest.importorskip("drf_spectacular", reason="the schema route needs the 'openapi' extra")
+    schema = anon_client.get("/api/payments/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/payments/payments/{payment_id}/refund/"]["post"]
+    components = schema["components"]["schemas"]
+
+    assert sorted(operation["responses"]) == ["200", "400", "401", "403", "404", "409", "415", "500", "502", "503"]
+    request = components["RefundRequest"]
+    assert "required" not in request  # both fields are optional
+    assert request["properties"]["amount"]["oneOf"][0] == {"type": "number"}
+    assert _enum(components, request["properties"]["reason"]) == ["requested_by_customer", "duplicate", "fraudulent"]
+    payment = components["RefundedPayment"]["properties"]
+    assert payment["amount_refunded"]["type"] == "number"
+    assert payment["refunds"]["items"] == {"$ref": "#/components/schemas/Refund"}
+    refund = components["Refund"]["properties"]
+    assert _enum(components, refund["status"]) == ["pending", "succeeded", "failed", "canceled"]
+    assert refund["amount"]["type"] == "number"
+
+
+def _enum(components, prop):
+    """The values of an enum property, inline or behind the component it refers to."""
+    if "enum" in prop:
+        return prop["enum"]
+    [ref] = [item["$ref"] for item in prop.get("allOf", []) + prop.get("oneOf", []) if "$ref" in item]
+    return components[ref.rsplit("/", 1)[1]]["enum"]

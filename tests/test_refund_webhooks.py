@@ -230,3 +230,21 @@ def test_mark_payment_refunded_counts_the_whole_amount(emulated_stripe, alice, b
     assert (result.payment.amount_refunded_minor, [r.amount_minor for r in result.payment.refunds]) == (1250, [250, 1000])
     assert signal_log == [("payment_refunded", str(tip.id))]
     assert stripe_refunds(emulated_stripe, tip)[0]["amount"] == 250
+
+
+def test_a_late_charge_refunded_about_a_refund_that_failed_since_changes_nothing(
+    anon_client, emulated_stripe, alice, bob, signal_log
+):
+    tip = paid_tip(emulated_stripe, alice, bob, "12.50")
+    made = emulated_stripe.stripe_client().v1.refunds.create({"payment_intent": tip.stripe_payment_intent_id})
+    charge_then = emulated_stripe.get(made.charge)  # refunded in full, as the first event said
+    deliver(anon_client, "refund.created", emulated_stripe.get(made.id), event_id="evt_created")
+    emulated_stripe.fail_refund(made.id)
+    deliver(anon_client, "refund.failed", emulated_stripe.get(made.id), event_id="evt_failed")
+    signal_log.clear()
+
+    assert deliver(anon_client, "charge.refunded", charge_then, event_id="evt_late_charge").status_code == 200
+
+    stored = _stored(tip)
+    assert (stored.status, stored.amount_refunded_minor, stored.refunds[0].status) == ("refunded", 0, "failed")
+    assert signal_log == []

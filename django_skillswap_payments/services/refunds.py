@@ -93,7 +93,9 @@ def refundable_remainder(payment: Payment) -> int:
 
 def _check_refundable(payment: Payment) -> int:
     remainder = refundable_remainder(payment)
-    if payment.status not in REFUNDABLE or (payment.status == STATUS_REFUNDED and remainder == 0):
+    # A payment refunded before refunds were recorded one by one has no records: it was refunded in full.
+    spent = payment.status == STATUS_REFUNDED and (remainder == 0 or not payment.refunds)
+    if payment.status not in REFUNDABLE or spent:
         raise PaymentNotRefundable(
             message=f"Only completed payments can be refunded (status is {payment.status!r})"
             if payment.status not in REFUNDABLE
@@ -103,8 +105,7 @@ def _check_refundable(payment: Payment) -> int:
 
 
 def _amount_minor(payment: Payment, amount: Any) -> int:
-    value = amount if isinstance(amount, Decimal) else parse_amount(amount, currency=payment.currency)
-    return to_minor_units(parse_amount(value, currency=payment.currency), payment.currency)
+    return to_minor_units(parse_amount(amount, currency=payment.currency), payment.currency)
 
 
 def _exceeds(payment: Payment, remainder: int) -> RefundExceedsRemainder:
@@ -297,10 +298,10 @@ def reconcile_charge(payment: Payment, charge: stripe_facts.ChargeFacts) -> Paym
     """``charge.refunded``: record the charge's refunds we do not know yet.
 
     The refunds listed on the charge are recorded first (older API versions
-    list them). When Stripe counts more refunded than we do, the charge's
-    refunds are fetched from Stripe and recorded. A charge reported fully
-    refunded whose refunds still do not add up (no way to list them) is
-    counted refunded in full, under the first refund it names.
+    list them). When Stripe counted more refunded than we do, the charge's
+    refunds are fetched from Stripe and recorded as they are now (a late event
+    about a refund that has failed since changes nothing). Only a charge
+    without an id, reported fully refunded, is taken at its word.
     """
     for listed in charge.refunds:
         if listed.id and listed.amount_minor:
@@ -309,15 +310,23 @@ def reconcile_charge(payment: Payment, charge: stripe_facts.ChargeFacts) -> Paym
     behind = charge.amount_refunded_minor is not None and charge.amount_refunded_minor > int(
         current.amount_refunded_minor or 0
     )
-    if behind and charge.id:
+    if not behind:
+        return current
+    if charge.id:
         for found in gateway.list_refunds(charge.id):
             record_refund(current, stripe_facts.refund(found))
-        current = payment_store.get_payment(payment.id) or current
-    if charge.fully_refunded and int(current.amount_refunded_minor or 0) < int(current.amount_minor):
+        return payment_store.get_payment(payment.id) or current
+    if charge.fully_refunded:
         return transitions.mark_payment_refunded(current, refund_id=charge.refund_id).payment
     return current
 
 
 def refunded_amount(payment: Payment) -> Decimal:
-    """``amount_refunded_minor`` in major units (``Decimal``)."""
+    """What was refunded of the payment, in major units (``Decimal``).
+
+    A payment refunded before refunds were recorded one by one has neither
+    records nor ``amount_refunded_minor``: it was refunded in full.
+    """
+    if payment.status == STATUS_REFUNDED and not payment.refunds and not payment.amount_refunded_minor:
+        return payment.exact_amount
     return from_minor_units(int(payment.amount_refunded_minor or 0), payment.currency)

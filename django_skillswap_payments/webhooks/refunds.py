@@ -31,7 +31,7 @@ def _on_refund(event: StripeEvent, *, failed: bool = False) -> Outcome:
     return processed(None)
 
 
-def on_refund_created(event: StripeEvent) -> Outcome:
+def on_refund_reported(event: StripeEvent) -> Outcome:
     return _on_refund(event)
 
 
@@ -40,7 +40,7 @@ def on_refund_failed(event: StripeEvent) -> Outcome:
 
 
 HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {
-    "refund.created": on_refund_created,
-    "refund.updated": on_refund_created,
+    "refund.created": on_refund_reported,
+    "refund.updated": on_refund_reported,
     "refund.failed": on_refund_failed,
 }
