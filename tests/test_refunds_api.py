@@ -69,6 +69,13 @@ def test_a_refund_without_amount_refunds_the_whole_payment(staff_client, alice_c
     assert alice_client.get(STATUS_URL).json()["is_premium"] is False
 
 
+@pytest.mark.parametrize("body", [{}, {"amount": None, "reason": None}, {"amount": "12.50"}, {"amount": 12.5}])
+def test_the_whole_remainder_is_the_default_and_may_be_named(body, staff_client, tip, emulated_stripe):
+    response = _refund(staff_client, tip.id, body)
+    assert (response.status_code, response.json()["status"]) == (200, "refunded")
+    assert [r["amount"] for r in stripe_refunds(emulated_stripe, tip)] == [1250]
+
+
 def test_partial_refunds_then_the_rest(staff_client, tip, emulated_stripe, signal_log):
     first = _refund(staff_client, tip.id, {"amount": "5.00"})
     assert first.status_code == 200
