@@ -113,5 +113,6 @@ def _enum(components, prop):
     """The values of an enum property, inline or behind the component it refers to."""
     if "enum" in prop:
         return prop["enum"]
-    [ref] = [item["$ref"] for item in prop.get("allOf", []) + prop.get("oneOf", []) if "$ref" in item]
-    return components[ref.rsplit("/", 1)[1]]["enum"]
+    refs = [item["$ref"] for item in prop.get("allOf", []) + prop.get("oneOf", []) if "$ref" in item]
+    values = [value for ref in refs for value in components[ref.rsplit("/", 1)[1]]["enum"]]
+    return [value for value in values if value is not None]  # NullEnum: the field is nullable
