@@ -248,3 +248,29 @@ def test_a_late_charge_refunded_about_a_refund_that_failed_since_changes_nothing
     stored = _stored(tip)
     assert (stored.status, stored.amount_refunded_minor, stored.refunds[0].status) == ("refunded", 0, "failed")
     assert signal_log == []
+
+
+def test_refunds_racing_their_own_shuffled_and_repeated_events_are_each_counted_once(
+    emulated_stripe, alice, bob, emulator_webhooks, signal_log
+):
+    from tests.support.threads import run_together
+
+    tip = paid_tip(emulated_stripe, alice, bob, "12.50")
+    signal_log.clear()
+    emulated_stripe.webhooks.mode = "background"
+    emulated_stripe.webhooks.configure(repeat=2, shuffle=True)
+    dashboard = emulated_stripe.stripe_client()
+
+    race = run_together(
+        [lambda: refunds.refund_payment_amount(tip.id, amount="2.00")] * 4
+        + [lambda: dashboard.v1.refunds.create({"payment_intent": tip.stripe_payment_intent_id, "amount": 100})] * 2
+    )
+    assert emulated_stripe.webhooks.wait_until_idle(timeout=30)
+
+    assert race.errors == []
+    stored = _stored(tip)
+    at_stripe = stripe_refunds(emulated_stripe, tip)
+    assert sorted(r.refund_id for r in stored.refunds) == sorted(r["id"] for r in at_stripe)
+    assert stored.amount_refunded_minor == sum(r["amount"] for r in at_stripe) == 1000
+    assert (stored.status, stored.refund_reservations) == ("completed", [])
+    assert signal_log == [("payment_partially_refunded", str(tip.id))] * 6
