@@ -10,6 +10,7 @@ Stable ids, reported by ``manage.py check``:
 * ``skillswap_payments.E006`` – a dotted-path hook cannot be imported.
 * ``skillswap_payments.E007`` – ``SKILLSWAP_PAYMENTS`` is not a dict.
 * ``skillswap_payments.E060`` – ``RECEIPTS`` is on but the receipt templates cannot be loaded.
+* ``skillswap_payments.E010`` – ``PARTIAL_REFUND_REVOKES_PREMIUM`` is not a boolean.
 * ``skillswap_payments.W001`` – unknown key in ``SKILLSWAP_PAYMENTS`` (probably a typo).
 * ``skillswap_payments.E070`` – the ``CONNECT`` setting is malformed.
 * ``skillswap_payments.E071`` – Connect is enabled without ``PLATFORM_FEE_PERCENT``.
@@ -191,3 +192,15 @@ def register() -> None:
     from .receipts import check_receipts
 
     checks.register(check_receipts, TAG)
+    checks.register(check_refund_settings, TAG)
+
+
+def check_refund_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The refunds settings (``E010``)."""
+    from .services.refunds import partial_refund_revokes_premium
+
+    try:
+        partial_refund_revokes_premium()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id=_id("E010"))]
+    return []

@@ -72,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "CONNECT": {"ENABLED": False},  # Stripe Connect payouts of tips: parsed in connect_settings.py
     "WRITE_CONCERN": "majority",
     "READ_PREFERENCE": "primary",
+    "PARTIAL_REFUND_REVOKES_PREMIUM": False,
 }
 
 # Keys that may come from the process environment when the dict leaves them unset.

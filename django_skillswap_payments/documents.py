@@ -17,6 +17,7 @@ from mongoengine import (
     Decimal128Field,
     DictField,
     Document,
+    EmbeddedDocumentListField,
     IntField,
     ListField,
     ObjectIdField,
@@ -25,6 +26,7 @@ from mongoengine import (
 from mongoengine.connection import get_db
 
 from .money import from_minor_units
+from .refund_records import RefundRecord
 
 TRANSACTION_PREMIUM = "premium"
 TRANSACTION_TIP = "tip"
@@ -160,6 +162,11 @@ class Payment(_PaymentsDocument):
     payout_held = BooleanField()
     # Set while one run of payments_pay_out_held_tips owns the tip's payout.
     payout_claimed_at = DateTimeField()
+    # Refunds: the money given back so far (pending or succeeded refunds, in minor units),
+    # each refund, and the amounts held by refund requests still waiting for Stripe's answer.
+    amount_refunded_minor = IntField(default=0, min_value=0)
+    refunds = EmbeddedDocumentListField(RefundRecord)
+    refund_reservations = ListField(DictField())
 
     meta = {
         "collection": "payments",

@@ -240,3 +240,22 @@ class RecipientNotOnboarded(PaymentError):
     code = "recipient_not_onboarded"
     default_error = "Recipient cannot receive tips yet"
     default_message = "The recipient has not finished setting up payouts"
+    http_status = 400
+
+
+# -- refunds (services/refunds.py) -------------------------------------------------
+
+
+class PaymentNotRefundable(PaymentError):
+    """The payment took no money, or all of it was refunded already."""
+
+    code = "payment_not_refundable"
+    default_error = "This payment cannot be refunded"
+    http_status = 409
+
+
+class RefundExceedsRemainder(PaymentError):
+    """The refund asks for more than what is left of the payment."""
+
+    code = "refund_exceeds_remainder"
+    default_error = "Refund amount exceeds the refundable remainder"

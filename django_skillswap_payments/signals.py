@@ -33,6 +33,7 @@ from .documents import (
 )
 from .errors import PaymentNotFound
 from .repository import payments as payment_store
+from .repository import refunds as refund_store
 
 logger = logging.getLogger(__name__)
 
@@ -199,3 +200,55 @@ def redispatch(payment_id: Any) -> list[tuple[Any, Any]]:
 # Sent once per tip with ``payment`` and ``transfer_id`` (``tr_...``); not part of the
 # status signals above, so ``payments_redispatch_signals`` does not send it again.
 tip_paid_out = Signal()
+# -- refunds ------------------------------------------------------------------------
+# Sent with the usual keyword arguments plus ``refund`` (the
+# :class:`~django_skillswap_payments.refund_records.RefundRecord`), once per refund:
+# only the caller whose write recorded (or undid) the refund sends it.
+
+# A refund was recorded that leaves part of the payment unrefunded
+# (``payment.amount_refunded_minor`` says how much went back so far).
+payment_partially_refunded = Signal()
+# A refund failed or was canceled after it was counted: its amount is no longer refunded.
+# The payment's status is not changed; tell the operator, who may refund again.
+payment_refund_failed = Signal()
+
+SIGNAL_NAMES[payment_partially_refunded] = "payment_partially_refunded"
+SIGNAL_NAMES[payment_refund_failed] = "payment_refund_failed"
+
+
+def send_refund_signal(signal: Signal, payment: Payment, refund: Any) -> list[tuple[Any, Any]]:
+    """Send a refund signal to every receiver; failures are logged and noted on the payment.
+
+    Unlike a status signal it is not flagged for :func:`redispatch`, which
+    re-sends the signal of the payment's status, not of one of its refunds.
+    """
+    responses = signal.send_robust(
+        sender=Payment,
+        payment=payment,
+        refund=refund,
+        from_user_id=payment.from_user_id,
+        to_user_id=payment.to_user_id,
+        amount=payment.exact_amount,
+        amount_minor=payment.amount_minor,
+        currency=payment.currency,
+    )
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            name = _receiver_name(receiver)
+            logger.error(
+                "Receiver %s of %s failed for refund %s of payment %s: %r",
+                name, SIGNAL_NAMES[signal], getattr(refund, "refund_id", None), payment.id, response,
+                exc_info=(type(response), response, response.__traceback__),
+            )
+            entry = {
+                "signal": SIGNAL_NAMES[signal],
+                "receiver": name,
+                "refund_id": getattr(refund, "refund_id", None),
+                "error": f"{type(response).__name__}: {response}",
+                "at": utcnow(),
+            }
+            try:
+                refund_store.note_signal_failure(payment.id, entry)
+            except Exception:
+                logger.exception("Could not record signal failures for payment %s", payment.id)
+    return responses

@@ -30,6 +30,16 @@ key (a unique sparse index), and a refund gives it back. A second premium
 payment that completes anyway (two Checkout Sessions paid, whatever the
 route) cannot claim it: it is completed as a duplicate, announced by no
 completion signal, and refunded automatically.
+
+Refunds may be partial: ``amount_refunded_minor`` counts the money given back
+and ``refunds`` lists each refund. A payment moves to ``refunded`` (which
+revokes what it granted) when its refunds reach the whole amount, or at the
+first refund of a premium payment when ``PARTIAL_REFUND_REVOKES_PREMIUM`` is
+on; until then it stays ``completed``. The rest of a ``refunded`` payment
+(what a partial refund or a failed refund left) may still be refunded, which
+changes no status. A refund that fails later gives back only its amount: the
+status stays where it is, so nothing is granted again behind the operator's
+back (see :mod:`django_skillswap_payments.services.refunds`).
 """
 
 from __future__ import annotations
@@ -73,6 +83,9 @@ FAIL = Transition(
 DECLINE = Transition(STATUS_FAILED, (STATUS_PENDING,), "failed_at", ends_checkout=False)
 EXPIRE = Transition(STATUS_EXPIRED, (STATUS_PENDING, STATUS_FAILED), "expired_at")
 REFUND = Transition(STATUS_REFUNDED, (STATUS_COMPLETED,), "refunded_at")
+
+# Statuses in which money may still be given back (a ``refunded`` one: only what is left of it).
+REFUNDABLE = (STATUS_COMPLETED, STATUS_REFUNDED)
 
 # The move to each status (a decline is the retryable variant of ``failed``).
 TRANSITIONS: dict[str, Transition] = {t.target: t for t in (COMPLETE, FAIL, EXPIRE, REFUND)}

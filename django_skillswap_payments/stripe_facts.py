@@ -199,6 +199,44 @@ def payment_intent(obj: Any) -> PaymentIntentFacts:
 
 
 @dataclass(frozen=True)
+class RefundFacts:
+    """A Refund. ``amount_minor`` is ``None`` unless Stripe sent a positive integer."""
+
+    id: str | None
+    amount_minor: int | None
+    currency: str | None
+    # Stripe's: pending, requires_action, succeeded, failed or canceled.
+    status: str | None
+    reason: str | None
+    failure_reason: str | None
+    created: dt.datetime | None
+    charge_id: str | None
+    intent_id: str | None
+    # Our payment id, from the metadata the app sends with its refunds.
+    payment_id: str | None
+
+
+def _positive_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63 else None
+
+
+def refund(obj: Any) -> RefundFacts:
+    data = as_mapping(obj)
+    return RefundFacts(
+        id=stripe_id(data.get("id")),
+        amount_minor=_positive_int(data.get("amount")),
+        currency=_short_text(data.get("currency")),
+        status=_short_text(data.get("status")),
+        reason=_short_text(data.get("reason")),
+        failure_reason=_short_text(data.get("failure_reason")),
+        created=timestamp(data.get("created")),
+        charge_id=stripe_id(data.get("charge")),
+        intent_id=stripe_id(data.get("payment_intent")),
+        payment_id=_text(_metadata(data).get("payment_id")),
+    )
+
+
+@dataclass(frozen=True)
 class ChargeFacts:
     """A Charge, as far as refunds go."""
 
@@ -208,18 +246,26 @@ class ChargeFacts:
     fully_refunded: bool
     # The first refund listed on the charge, if the list was included.
     refund_id: str | None
+    # What Stripe counts as refunded on the charge (``None`` if not an integer).
+    amount_refunded_minor: int | None = None
+    # The refunds listed on the charge: included by API versions before 2022-11-15 only.
+    refunds: tuple[RefundFacts, ...] = ()
 
 
 def charge(obj: Any) -> ChargeFacts:
     data = as_mapping(obj)
     refunds = data.get("refunds")
     listed = refunds.get("data") if isinstance(refunds, Mapping) else None
+    listed = listed if isinstance(listed, list) else []
+    refunded = data.get("amount_refunded")
     return ChargeFacts(
         id=stripe_id(data.get("id")),
         intent_id=stripe_id(data.get("payment_intent")),
         payment_id=_text(_metadata(data).get("payment_id")),
         fully_refunded=data.get("refunded") is True,
-        refund_id=stripe_id(listed[0]) if isinstance(listed, list) and listed else None,
+        refund_id=stripe_id(listed[0]) if listed else None,
+        amount_refunded_minor=refunded if isinstance(refunded, int) and not isinstance(refunded, bool) else None,
+        refunds=tuple(refund(item) for item in listed if isinstance(item, Mapping)),
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from django.urls import URLPattern, path, re_path
 
 from . import __version__
-from .api import views
+from .api import refunds, views
 from .api.analytics import PaymentsAnalyticsView
 
 app_name = "payments"
@@ -46,6 +46,8 @@ urlpatterns = [
     # Stripe Connect (answer 404 while CONNECT["ENABLED"] is off)
     *both_spellings("connect/onboard/", views.ConnectOnboardView.as_view(), "connect-onboard"),
     *both_spellings("connect/status/", views.ConnectStatusView.as_view(), "connect-status"),
+    # refunds (staff)
+    *both_spellings("payments/<str:payment_id>/refund/", refunds.PaymentRefundView.as_view(), "payment-refund"),
 ]
 
 if find_spec("drf_spectacular") is not None:

@@ -24,6 +24,7 @@ def test_schema_describes_exactly_the_payment_endpoints(anon_client):
         "/api/payments/checkout/{session_id}/cancel/",
         "/api/payments/payments/analytics/",
         "/api/payments/payments/history/",
+        "/api/payments/payments/{payment_id}/refund/",
         "/api/payments/premium/create-checkout/",
         "/api/payments/subscription/status/",
         "/api/payments/tip/create/",
@@ -125,3 +126,31 @@ def test_schema_documents_the_analytics_report(anon_client):
     assert {"from", "to", "granularity", "timezone", "currencies", "periods", "top_tip_recipients"} == set(report)
     figures = components["CurrencyFigures"]["properties"]
     assert figures["gross"]["type"] == "number" and figures["conversion_rate"].get("nullable") is True
+
+
+def test_schema_describes_the_refund_endpoint(anon_client):
+    pytest.importorskip("drf_spectacular", reason="the schema route needs the 'openapi' extra")
+    schema = anon_client.get("/api/payments/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/payments/payments/{payment_id}/refund/"]["post"]
+    components = schema["components"]["schemas"]
+
+    assert sorted(operation["responses"]) == ["200", "400", "401", "403", "404", "409", "415", "500", "502", "503"]
+    request = components["RefundRequest"]
+    assert "required" not in request  # both fields are optional
+    assert request["properties"]["amount"]["oneOf"][0] == {"type": "number"}
+    assert _enum(components, request["properties"]["reason"]) == ["requested_by_customer", "duplicate", "fraudulent"]
+    payment = components["RefundedPayment"]["properties"]
+    assert payment["amount_refunded"]["type"] == "number"
+    assert payment["refunds"]["items"] == {"$ref": "#/components/schemas/Refund"}
+    refund = components["Refund"]["properties"]
+    assert _enum(components, refund["status"]) == ["pending", "succeeded", "failed", "canceled"]
+    assert refund["amount"]["type"] == "number"
+
+
+def _enum(components, prop):
+    """The values of an enum property, inline or behind the component it refers to."""
+    if "enum" in prop:
+        return prop["enum"]
+    refs = [item["$ref"] for item in prop.get("allOf", []) + prop.get("oneOf", []) if "$ref" in item]
+    values = [value for ref in refs for value in components[ref.rsplit("/", 1)[1]]["enum"]]
+    return [value for value in values if value is not None]  # NullEnum: the field is nullable

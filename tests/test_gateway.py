@@ -175,9 +175,10 @@ def test_refund_parameters(emulated_stripe, payment):
     payment.stripe_payment_intent_id = intent_id
     refund = gateway.create_refund(payment, reason="not-a-stripe-reason")
     [refund_call] = emulated_stripe.requests_to("POST", "/v1/refunds")
-    assert refund_call.idempotency_key == f"skillswap-refund-{payment.id}"
+    # The payment, what was refunded before, and the amount: a retry reuses the key, a second refund has its own.
+    assert refund_call.idempotency_key == f"skillswap-refund-{payment.id}-0-1234"
     # A reason Stripe does not know is left out rather than sent.
-    assert refund_call.params == {"payment_intent": intent_id, "metadata": tags(payment)}
+    assert refund_call.params == {"payment_intent": intent_id, "amount": 1234, "metadata": tags(payment)}
     assert emulated_stripe.get(refund.id)["amount"] == 1234
 
 

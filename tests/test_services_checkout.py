@@ -378,9 +378,10 @@ def test_refund_payment_calls_stripe_once(emulated_stripe, profile):
     result = services.refund_payment(payment, reason="requested_by_customer")
     assert result.changed and result.payment.status == "refunded"
     [refund_call] = emulated_stripe.requests_to("POST", "/v1/refunds")
-    assert refund_call.idempotency_key == f"skillswap-refund-{payment.id}"
+    assert refund_call.idempotency_key == f"skillswap-refund-{payment.id}-0-999"
     assert refund_call.params == {
         "payment_intent": payment.stripe_payment_intent_id,
+        "amount": 999,
         "reason": "requested_by_customer",
         "metadata": {
             "payment_id": str(payment.id),

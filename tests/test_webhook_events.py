@@ -15,7 +15,7 @@ from django_skillswap_payments.documents import Payment, PaymentProfile, Subscri
 from django_skillswap_payments.repository import webhook_log
 from django_skillswap_payments.services import transitions
 from tests.support.database import pending_payment, profile_of
-from tests.support.stripe_objects import charge_object, intent_object, session_object
+from tests.support.stripe_objects import charge_object, intent_object, refund_object, session_object
 from tests.support.webhooks import deliver, post_webhook, signed
 
 pytestmark = pytest.mark.django_db
@@ -187,15 +187,18 @@ def test_charge_refunded_revokes_premium(anon_client, alice_client, premium, sig
     assert _is_premium(alice_client) is False
 
 
-def test_partial_refund_is_recorded_but_changes_nothing(anon_client, premium, signal_log):
+def test_partial_refund_is_recorded_and_keeps_the_payment_completed(anon_client, premium, signal_log):
     deliver(anon_client, "checkout.session.completed", session_object(premium))
-    partial = charge_object(premium, refunded=False, amount_refunded=100)
+    listed = {"object": "list", "data": [refund_object(premium, amount=100)]}
+    partial = charge_object(premium, refunded=False, amount_refunded=100, refunds=listed)
 
     assert deliver(anon_client, "charge.refunded", partial, event_id="evt_partial").status_code == 200
 
-    assert _status(premium) == "completed"
-    assert _event("evt_partial").status == "ignored"
-    assert len(signal_log) == 1
+    stored = Payment.objects.get(id=premium.id)
+    assert (stored.status, stored.amount_refunded_minor) == ("completed", 100)
+    assert [(r.refund_id, r.amount_minor, r.status) for r in stored.refunds] == [(f"re_test_{premium.id}", 100, "succeeded")]
+    assert _event("evt_partial").status == "processed"
+    assert signal_log[1:] == [("payment_partially_refunded", str(premium.id))]
 
 
 def test_legacy_subscription_events_update_the_subscriptions_collection(anon_client, alice, alice_client):

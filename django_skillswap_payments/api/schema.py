@@ -43,10 +43,16 @@ def view_schema() -> Any:
     return DefaultSchema()
 
 
-def field_type(kind: str) -> Callable[[Any], Any]:
-    """Declare the OpenAPI type of a custom serializer field (``"number"``, ``"uri"``, ...)."""
+def field_type(kind: Any) -> Callable[[Any], Any]:
+    """Declare the OpenAPI type of a custom serializer field (``"number"``, ``"uri"``, ...).
+
+    Also for the ``get_<name>`` method of a ``SerializerMethodField``, whose
+    ``kind`` may then be a serializer (``RefundSerializer(many=True)``).
+    """
     if not AVAILABLE:
         return lambda field_class: field_class
+    if not isinstance(kind, str):
+        return extend_schema_field(kind)
     types: dict[str, Any] = {
         "amount": AMOUNT_SCHEMA,
         "number": OpenApiTypes.NUMBER,

@@ -224,13 +224,36 @@ def expire_checkout_session(session_id: str) -> stripe.checkout.Session:
         )
 
 
+def refund_idempotency_key(payment: Any, amount_minor: int, refunded_before_minor: int) -> str:
+    """The key of a refund: the payment, what was asked of it before, and the refund's amount.
+
+    ``refunded_before_minor`` counts every refund recorded (failed ones too)
+    and the amounts held for other requests. A retry of the same request after
+    a lost answer reuses the key, so Stripe answers with the refund it already
+    made; any later refund of the same payment gets a key of its own.
+    """
+    return f"skillswap-refund-{payment.id}-{int(refunded_before_minor)}-{int(amount_minor)}"
+
+
 @sensitive_variables()
-def create_refund(payment: Any, *, reason: str | None = None) -> stripe.Refund:
-    """Refund a completed payment in full (idempotent per payment)."""
+def create_refund(
+    payment: Any,
+    *,
+    reason: str | None = None,
+    amount_minor: int | None = None,
+    refunded_before_minor: int = 0,
+) -> stripe.Refund:
+    """Refund ``amount_minor`` of a completed payment (default: all that was not refunded before).
+
+    ``refunded_before_minor`` is what was asked of the payment before this
+    refund; the idempotency key is derived from it (:func:`refund_idempotency_key`).
+    """
     if not payment.stripe_payment_intent_id:
         raise GatewayError("invalid_request", "Payment has no PaymentIntent to refund")
+    amount = int(payment.amount_minor) - int(refunded_before_minor) if amount_minor is None else int(amount_minor)
     params: RefundCreateParams = {
         "payment_intent": payment.stripe_payment_intent_id,
+        "amount": amount,
         "metadata": payment_metadata(payment),
     }
     if reason in STRIPE_REFUND_REASONS:
@@ -239,10 +262,17 @@ def create_refund(payment: Any, *, reason: str | None = None) -> stripe.Refund:
         # A Connect destination charge: take the money back from the recipient, fee included.
         params["reverse_transfer"] = True
         params["refund_application_fee"] = True
+    key = refund_idempotency_key(payment, amount, refunded_before_minor)
     with _stripe_errors():
-        return get_client().v1.refunds.create(
-            params, {"idempotency_key": f"skillswap-refund-{payment.id}"}
-        )
+        return get_client().v1.refunds.create(params, {"idempotency_key": key})
+
+
+@sensitive_variables()
+def list_refunds(charge_id: str) -> list[stripe.Refund]:
+    """Every refund of a charge (newest first), following Stripe's pages."""
+    with _stripe_errors():
+        page = get_client().v1.refunds.list({"charge": charge_id, "limit": 100})
+        return list(page.auto_paging_iter())
 
 
 def parse_event_json(payload: bytes | str) -> dict[str, Any]:

@@ -187,6 +187,7 @@ def transition(
     set_fields: Mapping[str, Any] | None = None,
     retryable: bool = False,
     flag_signal: bool = True,
+    condition: Mapping[str, Any] | None = None,
 ) -> Payment | None:
     """Move a payment to ``to_status`` if its current status allows it.
 
@@ -231,7 +232,8 @@ def transition(
         updates["unset__premium_holder"] = True
     for field, value in (set_fields or {}).items():
         updates[f"set__{field}"] = value
-    query = Payment.objects(_source_filter(payment_id, move))
+    source = _source_filter(payment_id, move)
+    query = Payment.objects(source & Q(__raw__=dict(condition)) if condition else source)
     if to_status == STATUS_COMPLETED:
         return _complete(payment_id, query, updates)
     return query.modify(new=True, **updates)

@@ -7,6 +7,8 @@
   checkouts retired because Stripe no longer has them open;
 - :mod:`.transitions` — complete / fail / expire / refund, each announced by
   its signal exactly once (and the automatic refund of a second premium payment);
+- :mod:`.refunds` — full and partial refunds, asked for by staff or reported
+  by Stripe, and refunds that fail later;
 - :mod:`.reads` — premium status and histories (empty for users with no profile);
 - :mod:`.legacy` — keeping the legacy gateway's subscriptions in step with Stripe.
 - :mod:`.analytics` — the staff revenue report: valid ranges, periods, rates;

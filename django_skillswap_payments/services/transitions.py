@@ -23,7 +23,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from .. import gateway, signals, stripe_facts
+from .. import signals, stripe_facts
 from ..documents import (
     STATUS_COMPLETED,
     STATUS_EXPIRED,
@@ -32,11 +32,18 @@ from ..documents import (
     Payment,
     utcnow,
 )
-from ..errors import GatewayError, InvalidAmount, InvalidTransition, PaymentNotFound
+from ..errors import (
+    GatewayError,
+    InvalidAmount,
+    InvalidTransition,
+    PaymentNotFound,
+    PaymentNotRefundable,
+    RefundExceedsRemainder,
+)
 from ..money import normalize_currency
 from ..repository import completion
 from ..repository import payments as payment_store
-from ..states import ALLOWED_PREVIOUS
+from ..states import ALLOWED_PREVIOUS, REFUNDABLE
 from . import connect, premium
 
 logger = logging.getLogger("django_skillswap_payments.services")
@@ -93,6 +100,9 @@ def _finish(payment: Payment, updated: Payment | None) -> TransitionResult:
         return TransitionResult(payment=current, changed=False)
     _announce(updated)
     return TransitionResult(payment=updated, changed=True)
+
+
+announce_if_won = _finish
 
 
 def _plain(value: Any, limit: int = 200) -> Any:
@@ -203,19 +213,26 @@ def refund_duplicate(payment: Payment) -> TransitionResult:
 
     Sends ``duplicate_payment_refunded`` (never ``payment_refunded``: the
     user keeps premium through the other payment). Safe to repeat: the
-    Stripe refund is idempotent per payment and the status change
-    conditional. Raises ``GatewayError`` if Stripe refuses; the payment then
-    stays completed and flagged for the next attempt.
+    refund goes through :func:`.refunds.refund_remainder` (an amount held
+    once, an idempotent Stripe refund) and the status change is conditional.
+    Raises ``GatewayError`` if Stripe refuses; the payment then stays
+    completed and flagged for the next attempt.
     """
+    from . import refunds
+
     try:
-        refund_id = stripe_facts.stripe_id(gateway.create_refund(payment, reason="duplicate"))
+        outcome = refunds.refund_remainder(payment, reason="duplicate")
+    except (PaymentNotRefundable, RefundExceedsRemainder):
+        # Refunded already, or a concurrent attempt holds the amount: that attempt finishes it.
+        current = payment_store.get_payment(payment.id) or payment
+        return TransitionResult(payment=current, changed=False, duplicate=True)
     except GatewayError as exc:
         if exc.detail.get("stripe_code") != "charge_already_refunded":
             raise
-        # A concurrent attempt (or an operator) refunded it first: the money is back either way.
-        refund_id = None
-    result = mark_payment_refunded(payment, refund_id=refund_id)
-    return TransitionResult(payment=result.payment, changed=result.changed, duplicate=True)
+        # An operator refunded it at Stripe first: the money is back either way.
+        result = mark_payment_refunded(payment)
+        return TransitionResult(payment=result.payment, changed=result.changed, duplicate=True)
+    return TransitionResult(payment=outcome.payment, changed=outcome.refunded_now, duplicate=True)
 
 
 def complete_from_session(
@@ -322,8 +339,16 @@ def expire_payment(payment_or_lookup: Any, *, reason: str | None = None) -> Tran
 def mark_payment_refunded(
     payment_or_lookup: Any, *, refund_id: str | None = None
 ) -> TransitionResult:
-    """Record a refund Stripe already made (e.g. from a webhook); sends ``payment_refunded`` once."""
+    """Record that Stripe refunded the whole payment (e.g. a webhook); sends ``payment_refunded`` once.
+
+    The whole amount is counted as refunded; the part not recorded yet is
+    recorded under ``refund_id`` when given.
+    """
+    from ..repository import refunds as refund_store
+
     payment = _load(payment_or_lookup)
+    if payment.status in REFUNDABLE:
+        payment = refund_store.settle_in_full(payment.id, refund_id, created_at=utcnow()) or payment
     fields = {"stripe_refund_id": refund_id} if refund_id else {}
     updated = payment_store.transition(
         payment.id, STATUS_REFUNDED, set_fields=fields, flag_signal=signals.has_receivers(STATUS_REFUNDED)
@@ -336,12 +361,14 @@ def mark_payment_refunded(
 
 
 def refund_payment(payment_or_lookup: Any, *, reason: str | None = None) -> TransitionResult:
-    """Refund a completed payment in full at Stripe, then mark it refunded.
+    """Refund all that is left of a completed payment at Stripe, then mark it refunded.
 
     Raises ``InvalidTransition`` unless the payment is completed, and
     ``GatewayError`` if Stripe refuses. Safe to retry: the Stripe refund is
-    idempotent per payment.
+    idempotent (see :mod:`.refunds`).
     """
+    from . import refunds
+
     payment = _load(payment_or_lookup)
     if payment.status != STATUS_COMPLETED:
         raise InvalidTransition(
@@ -349,7 +376,5 @@ def refund_payment(payment_or_lookup: Any, *, reason: str | None = None) -> Tran
         )
     if payment.duplicate_of is not None:
         return refund_duplicate(payment)
-    refund = gateway.create_refund(payment, reason=reason)
-    result = mark_payment_refunded(payment, refund_id=stripe_facts.stripe_id(refund))
-    connect.reverse_payout(result.payment)
-    return result
+    outcome = refunds.refund_remainder(payment, reason=reason)
+    return TransitionResult(payment=outcome.payment, changed=outcome.refunded_now)

@@ -1,27 +1,27 @@
-"""Charge events: refunds made at Stripe (for example from the Dashboard)."""
+"""Charge events: refunds of a charge, made through the API or at Stripe (e.g. from its Dashboard)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from .. import stripe_facts
-from ..services import transitions
+from ..services import refunds
 from ..stripe_facts import StripeEvent
-from .lookups import intent_payment, transition_note
+from .lookups import intent_payment
 from .outcome import Outcome, ignored, processed
 
 
 def on_charge_refunded(event: StripeEvent) -> Outcome:
-    """A full refund revokes what the payment granted; partial refunds are only recorded."""
+    """A refund of the charge, full or partial: its refunds are recorded like any other."""
     charge = stripe_facts.charge(event.object)
     payment = intent_payment(charge.intent_id, charge.payment_id)
     if payment is None:
         return ignored("No payment for this charge")
-    if not charge.fully_refunded:
-        return ignored(f"Partial refund of payment {payment.id}; status unchanged")
-    return processed(
-        transition_note(transitions.mark_payment_refunded(payment, refund_id=charge.refund_id))
-    )
+    before = (payment.status, int(payment.amount_refunded_minor or 0))
+    after = refunds.reconcile_charge(payment, charge)
+    if (after.status, int(after.amount_refunded_minor or 0)) == before:
+        return processed(f"refunds of payment {payment.id} already recorded")
+    return processed(None)
 
 
 HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {

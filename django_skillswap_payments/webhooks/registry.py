@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..stripe_facts import StripeEvent
-from . import charges, checkout, connect, legacy
+from . import charges, checkout, connect, legacy, refunds
 from .outcome import Outcome
 
 HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {
@@ -17,4 +17,5 @@ HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {
     **charges.HANDLERS,
     **legacy.HANDLERS,
     **connect.HANDLERS,
+    **refunds.HANDLERS,
 }

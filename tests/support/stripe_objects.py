@@ -68,9 +68,29 @@ def charge_object(payment, **overrides: Any) -> dict[str, Any]:
         "currency": payment.currency,
         "payment_intent": intent_id_for(payment),
         "refunded": True,
-        "refunds": {"object": "list", "data": [{"id": f"re_test_{payment.id}", "object": "refund"}]},
+        # API versions before 2022-11-15 list the charge's refunds; later ones leave the list out.
+        "refunds": {"object": "list", "data": [refund_object(payment)]},
         "metadata": {},
         "livemode": False,
+    }
+    obj.update(overrides)
+    return obj
+
+
+def refund_object(payment, **overrides: Any) -> dict[str, Any]:
+    """A succeeded refund of the whole payment, as Stripe sends it in ``refund.*`` events."""
+    obj = {
+        "id": f"re_test_{payment.id}",
+        "object": "refund",
+        "amount": payment.amount_minor,
+        "charge": f"ch_test_{payment.id}",
+        "created": 1_767_225_600,
+        "currency": payment.currency,
+        "payment_intent": payment.stripe_payment_intent_id or intent_id_for(payment),
+        "reason": None,
+        "status": "succeeded",
+        "failure_reason": None,
+        "metadata": {},
     }
     obj.update(overrides)
     return obj

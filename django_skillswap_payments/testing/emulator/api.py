@@ -117,6 +117,12 @@ ROUTES: list[Route] = [
     ),
     _route("GET", "/v1/charges/{charge}", P.ChargeRetrieveParams, _retrieve("charge", "charge")),
     _route("POST", "/v1/refunds", P.RefundCreateParams, lambda e, p, c: e.create_refund(p)),
+    _route(
+        "GET",
+        "/v1/refunds",
+        P.RefundListParams,
+        lambda e, p, c: _ListResult("/v1/refunds", e.list_refunds(p)),
+    ),
     _route("GET", "/v1/refunds/{refund}", P.RefundRetrieveParams, _retrieve("refund", "refund")),
     _route(
         "GET",

@@ -23,6 +23,9 @@ class CardSpec:
     decline: tuple[str, str | None, str] | None = None
 
 
+#: Pays, but every refund of its charges fails a moment later (see :mod:`.refunds`).
+REFUND_FAILS_CARD = "4000000000005126"
+
 _GENERIC_DECLINE = ("card_declined", "generic_decline", "Your card was declined.")
 
 #: The test cards the hosted page honours, keyed by number without spaces.
@@ -33,6 +36,7 @@ TEST_CARDS: dict[str, CardSpec] = {
         CardSpec("4000056655665556", "visa", SUCCEED, funding="debit"),
         CardSpec("5555555555554444", "mastercard", SUCCEED),
         CardSpec("378282246310005", "amex", SUCCEED),
+        CardSpec(REFUND_FAILS_CARD, "visa", SUCCEED),
         CardSpec("4000002500003155", "visa", AUTHENTICATE),
         CardSpec("4000002760003184", "visa", AUTHENTICATE),
         CardSpec("4000000000000002", "visa", DECLINE, decline=_GENERIC_DECLINE),

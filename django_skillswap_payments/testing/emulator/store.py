@@ -153,6 +153,8 @@ class EmulatorStore:
         """Move the emulator's clock forward; open sessions past ``expires_at`` expire (with events)."""
         with self._operation():
             self._offset += seconds
+            # What the new time makes due happens now, not at the next request.
+            self._on_operation_start()
 
     def new_id(self, prefix: str, length: int = 24) -> str:
         with self._lock:

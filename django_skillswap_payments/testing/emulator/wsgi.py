@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from . import connect_pages, pages
+from . import connect_pages, pages, refunds
 from .api import handle_api_request
 from .errors import StripeError
 from .state import CheckoutOutcome, StripeEmulator
@@ -71,6 +71,10 @@ class EmulatorWSGIApp:
             return self._hosted_page(start_response, method, path, body, script_name)
         if path.startswith("/connect/onboard/"):
             return self._onboarding_page(start_response, method, path, body, script_name)
+        control = refunds.control_request(self.emulator, method, path, body)
+        if control is not None:
+            status, answer = control
+            return self._respond(start_response, status, _json_headers(), json.dumps(answer).encode("utf-8"))
         if path == "/_emulator/health":
             return self._respond(start_response, 200, _json_headers(), b'{"status": "ok"}')
         return self._respond(start_response, 404, _json_headers(), _not_found_body(environ, path))
