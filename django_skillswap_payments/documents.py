@@ -17,6 +17,7 @@ from mongoengine import (
     Decimal128Field,
     DictField,
     Document,
+    EmbeddedDocumentListField,
     IntField,
     ListField,
     ObjectIdField,
@@ -24,6 +25,7 @@ from mongoengine import (
 )
 from mongoengine.connection import get_db
 
+from .dispute_records import DisputeRecord
 from .money import from_minor_units
 
 TRANSACTION_PREMIUM = "premium"
@@ -88,6 +90,10 @@ class PaymentProfile(_PaymentsDocument):
         return f"PaymentProfile({self.id}, django_user_id={self.django_user_id})"
 
 
+# disputes: the filter every query of the staff list carries, so the partial indexes serve it.
+DISPUTED: dict[str, Any] = {"disputed_at": {"$exists": True}}
+
+
 class Payment(_PaymentsDocument):
     """One premium purchase or tip, following the legacy ``payments`` schema.
 
@@ -133,6 +139,13 @@ class Payment(_PaymentsDocument):
     duplicate_of = ObjectIdField()
     signal_failures = ListField(DictField())
     signal_retry_needed = BooleanField(default=False)
+    # disputes: every dispute of the payment's charge (see dispute_records.py); the status
+    # and creation time of the latest one, for the staff list; when a lost dispute took
+    # back the premium the payment granted (it is then no longer counted).
+    disputes = EmbeddedDocumentListField(DisputeRecord)
+    dispute_status = StringField()
+    disputed_at = DateTimeField()
+    premium_revoked_at = DateTimeField()
 
     meta = {
         "collection": "payments",
@@ -143,6 +156,9 @@ class Payment(_PaymentsDocument):
             {"fields": ["from_user_id", "transaction_type", "-created_at"]},
             {"fields": ["to_user_id", "transaction_type", "-created_at"]},
             {"fields": ["signal_retry_needed"], "sparse": True},
+            # disputes: the staff list, by status or not, newest dispute first
+            {"fields": ["dispute_status", "-disputed_at", "-id"], "partialFilterExpression": DISPUTED},
+            {"fields": ["-disputed_at", "-id"], "partialFilterExpression": DISPUTED},
         ],
     }
 

@@ -32,6 +32,7 @@ from .documents import (
     utcnow,
 )
 from .errors import PaymentNotFound
+from .repository import disputes as dispute_store
 from .repository import payments as payment_store
 
 logger = logging.getLogger(__name__)
@@ -191,3 +192,48 @@ def redispatch(payment_id: Any) -> list[tuple[Any, Any]]:
     payment_store.set_signal_retry_needed(payment.id, False)
     payment.signal_retry_needed = False
     return dispatch(payment)
+
+
+# -- disputes: sent by services.disputes, not by a status change (the payment keeps its status) --
+
+# A charge of the payment was disputed (``dispute``: the recorded
+# :class:`~django_skillswap_payments.dispute_records.DisputeRecord`). Sent once per dispute.
+payment_disputed = Signal()
+# A dispute of the payment closed; ``won`` is False when the money went back to the
+# cardholder. Sent once per dispute. A lost dispute has already revoked premium
+# (``LOST_DISPUTE_REVOKES_PREMIUM``) when this is sent.
+dispute_closed = Signal()
+
+SIGNAL_NAMES.update({payment_disputed: "payment_disputed", dispute_closed: "dispute_closed"})
+
+
+def dispatch_dispute(signal: Signal, payment: Payment, dispute: Any, **arguments: Any) -> list[tuple[Any, Any]]:
+    """Send a dispute signal robustly: a receiver that raises is logged and noted on the payment.
+
+    The note goes to ``signal_failures`` without raising ``signal_retry_needed``:
+    :func:`redispatch` re-sends the signal of the payment's *status*, which a
+    dispute does not change.
+    """
+    responses = signal.send_robust(sender=Payment, payment=payment, dispute=dispute, **arguments)
+    failures = []
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            name = _receiver_name(receiver)
+            logger.error(
+                "Receiver %s of %s failed for payment %s (dispute %s): %r",
+                name, SIGNAL_NAMES[signal], payment.id, getattr(dispute, "dispute_id", None), response,
+                exc_info=(type(response), response, response.__traceback__),
+            )
+            failures.append({
+                "signal": SIGNAL_NAMES[signal],
+                "receiver": name,
+                "dispute_id": getattr(dispute, "dispute_id", None),
+                "error": f"{type(response).__name__}: {response}",
+                "at": utcnow(),
+            })
+    if failures:
+        try:
+            dispute_store.note_signal_failures(payment.id, failures)
+        except Exception:
+            logger.exception("Could not record signal failures for payment %s", payment.id)
+    return responses
