@@ -22,6 +22,7 @@ def test_schema_describes_exactly_the_payment_endpoints(anon_client):
     assert sorted(schema["paths"]) == [
         "/api/payments/checkout/{session_id}/",
         "/api/payments/checkout/{session_id}/cancel/",
+        "/api/payments/payments/disputes/",
         "/api/payments/payments/history/",
         "/api/payments/premium/create-checkout/",
         "/api/payments/subscription/status/",
@@ -87,3 +88,20 @@ def test_checkout_start_urls_are_documented_as_plain_strings(anon_client):
     properties = schema["components"]["schemas"]["CheckoutStartSchema"]["properties"]
     for name in ("success_url", "cancel_url"):
         assert properties[name]["type"] == "string" and "format" not in properties[name]
+
+
+def test_schema_documents_the_staff_disputes_list(anon_client):
+    pytest.importorskip("drf_spectacular", reason="the schema route needs the 'openapi' extra")
+    schema = anon_client.get("/api/payments/schema/", HTTP_ACCEPT="application/json").json()
+
+    operation = schema["paths"]["/api/payments/payments/disputes/"]["get"]
+    assert {"200", "400", "401", "403"} <= set(operation["responses"])
+    parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert set(parameters) == {"status", "limit", "before"}
+    status_schema = parameters["status"]["schema"]
+    if "$ref" in status_schema:
+        status_schema = schema["components"]["schemas"][status_schema["$ref"].rsplit("/", 1)[-1]]
+    assert {"needs_response", "under_review", "won", "lost"} <= set(status_schema["enum"])
+    item = schema["components"]["schemas"]["DisputeItem"]["properties"]
+    assert {"payment_id", "transaction_type", "from_user_id", "to_user_id", "amount", "currency", "reason",
+            "status", "evidence_due_by", "created_at", "closed_at"} <= set(item)

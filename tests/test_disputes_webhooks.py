@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from django.test import override_settings
 
@@ -11,7 +9,8 @@ from django_skillswap_payments import signals
 from django_skillswap_payments.documents import Payment, WebhookEvent
 from django_skillswap_payments.repository import payments as payment_store
 from tests.support.database import pending_payment, profile_of
-from tests.support.stripe_objects import intent_id_for, session_object
+from tests.support.disputes import CREATED_AT, dispute_object, send
+from tests.support.stripe_objects import session_object
 from tests.support.webhooks import deliver, post_webhook, signed
 
 pytestmark = pytest.mark.django_db
@@ -23,35 +22,6 @@ DISPUTE_EVENTS = (
     "charge.dispute.funds_withdrawn",
     "charge.dispute.funds_reinstated",
 )
-CREATED_AT = 1_790_000_000
-_event_ids = itertools.count(1)
-
-
-def dispute_object(payment, *, status="needs_response", dispute_id=None, **overrides):
-    obj = {
-        "id": dispute_id or f"dp_test_{payment.id}",
-        "object": "dispute",
-        "amount": payment.amount_minor,
-        "currency": payment.currency,
-        "charge": f"ch_test_{payment.id}",
-        "payment_intent": intent_id_for(payment),
-        "reason": "fraudulent",
-        "status": status,
-        "created": CREATED_AT,
-        "evidence_details": {"due_by": CREATED_AT + 7 * 86400, "has_evidence": False},
-        "livemode": False,
-        "metadata": {},
-    }
-    obj.update(overrides)
-    return obj
-
-
-def send(client, event_type, obj, *, at=CREATED_AT):
-    response = deliver(client, event_type, obj, event_id=f"evt_dp_{next(_event_ids)}", created=at)
-    assert response.status_code == 200, response.content
-    return response
-
-
 def stored(payment):
     return Payment.objects.get(id=payment.id)
 

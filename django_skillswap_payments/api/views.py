@@ -19,6 +19,8 @@ from rest_framework.views import APIView
 
 from .. import services, users, webhooks
 from ..errors import PaymentError, WebhookProcessingFailed
+from ..services import disputes as dispute_service
+from . import dispute_serializers as ds
 from . import schema as openapi
 from . import serializers as s
 from .content import ExactJSONParser, ExactJSONRenderer
@@ -31,7 +33,7 @@ from .errors import (
     log_database_unavailable,
     log_gateway_error,
 )
-from .permissions import IsPaymentsUser
+from .permissions import IsPaymentsStaff, IsPaymentsUser
 from .throttling import checkout_allowance
 
 logger = logging.getLogger("django_skillswap_payments.api")
@@ -163,6 +165,22 @@ class CheckoutCancelView(PaymentsAPIView):
         s.validate_session_id(session_id)
         payment = services.cancel_checkout_session(self.existing_profile(), session_id)
         return Response(s.CheckoutStatusSerializer(payment).data)
+
+
+# -- disputes ------------------------------------------------------------------------
+
+
+class DisputeListView(PaymentsAPIView):
+    """GET ``payments/disputes/``: disputed payments for staff, latest dispute first, by status."""
+
+    permission_classes = (IsPaymentsStaff,)
+
+    @openapi.document(parameters=openapi.query_parameters(ds.DisputeListQuerySerializer),
+                      responses={200: ds.DisputePageSerializer, **openapi.errors(400, 401, 403)})
+    def get(self, request):
+        filters = self.query(ds.DisputeListQuerySerializer)
+        payments = dispute_service.list_disputes(**filters)
+        return Response(ds.dispute_page(payments, limit=filters["limit"]))
 
 
 def _json_error(error: str, message: str | None = None, *, status: int, **headers: str) -> JsonResponse:
