@@ -116,6 +116,7 @@ ROUTES: list[Route] = [
     _route("GET", "/v1/charges/{charge}", P.ChargeRetrieveParams, _retrieve("charge", "charge")),
     _route("POST", "/v1/refunds", P.RefundCreateParams, lambda e, p, c: e.create_refund(p)),
     _route("GET", "/v1/refunds/{refund}", P.RefundRetrieveParams, _retrieve("refund", "refund")),
+    _route("GET", "/v1/disputes/{dispute}", P.DisputeRetrieveParams, _retrieve("dispute", "dispute")),
     _route(
         "GET",
         "/v1/events",

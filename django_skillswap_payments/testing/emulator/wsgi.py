@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from . import pages
+from . import disputes, pages
 from .api import handle_api_request
 from .errors import StripeError
 from .state import CheckoutOutcome, StripeEmulator
@@ -69,6 +69,9 @@ class EmulatorWSGIApp:
             )
         if path.startswith("/c/pay/"):
             return self._hosted_page(start_response, method, path, body, script_name)
+        if path == disputes.CONTROL_PREFIX or path.startswith(disputes.CONTROL_PREFIX + "/"):
+            status, answer = disputes.control(self.emulator, method, path, body)
+            return self._respond(start_response, status, _json_headers(), json.dumps(answer).encode("utf-8"))
         if path == "/_emulator/health":
             return self._respond(start_response, 200, _json_headers(), b'{"status": "ok"}')
         return self._respond(start_response, 404, _json_headers(), _not_found_body(environ, path))
