@@ -172,3 +172,6 @@ def register() -> None:
     # ``manage.py check``, and an unreachable MongoDB is the misconfiguration
     # most worth reporting. The ping is bounded by MONGO_CHECK_TIMEOUT_SECONDS.
     checks.register(check_mongodb, TAG)
+    from .dispute_checks import check_dispute_settings
+
+    checks.register(check_dispute_settings, TAG)

@@ -244,3 +244,24 @@ def test_dispute_without_id_or_status_is_ignored(anon_client, premium, broken):
 
     assert WebhookEvent.objects.get(type="charge.dispute.created").status == "ignored"
     assert stored(premium).disputes == []
+
+
+@pytest.mark.parametrize("value", ["yes", 1, 0, "False", [True]])
+def test_a_non_boolean_revocation_setting_is_a_system_check_error_and_fails_the_event(
+    anon_client, premium, payments_settings, value
+):
+    from django_skillswap_payments.dispute_checks import check_dispute_settings
+
+    with override_settings(SKILLSWAP_PAYMENTS={**payments_settings, "LOST_DISPUTE_REVOKES_PREMIUM": value}):
+        assert [message.id for message in check_dispute_settings()] == ["skillswap_payments.E020"]
+        response = deliver(anon_client, "charge.dispute.closed", dispute_object(premium, status="lost"))
+
+    # Not acknowledged, so Stripe delivers it again once the setting is fixed.
+    assert response.status_code == 500
+    assert stored(premium).disputes == []
+
+
+def test_the_default_revocation_setting_passes_the_check():
+    from django_skillswap_payments.dispute_checks import check_dispute_settings
+
+    assert check_dispute_settings() == []
