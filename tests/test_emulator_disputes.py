@@ -49,8 +49,9 @@ def is_premium(client):
     return client.get(STATUS_URL).json()["is_premium"]
 
 
-def wsgi_call(emulator, method, path, body=b""):
+def wsgi_call(emulator, method, path, body=b"", key="sk_test_emulator"):
     environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "CONTENT_LENGTH": str(len(body)),
+               **({"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}),
                "CONTENT_TYPE": "application/x-www-form-urlencoded", "wsgi.input": io.BytesIO(body)}
     setup_testing_defaults(environ)
     started = {}
@@ -170,6 +171,11 @@ def test_the_control_api_refuses_bad_requests(stripe_emulator):
     stripe_emulator.submit_payment(session["id"], DISPUTE_CARD)
     dispute_id = stripe_emulator.disputes()[0]["id"]
 
+    for key in (None, "pk_test_x", "sk_live_x"):
+        assert wsgi_call(stripe_emulator, "POST", f"/_emulator/disputes/{dispute_id}/close", b"outcome=won",
+                         key=key)[0] == 401
+        assert wsgi_call(stripe_emulator, "GET", "/_emulator/disputes", key=key)[0] == 401
+    assert stripe_emulator.disputes()[0]["status"] == "needs_response"
     assert wsgi_call(stripe_emulator, "POST", "/_emulator/disputes/dp_missing/close", b"outcome=won")[0] == 404
     assert wsgi_call(stripe_emulator, "POST", f"/_emulator/disputes/{dispute_id}/close", b"outcome=maybe")[0] == 400
     assert wsgi_call(stripe_emulator, "POST", f"/_emulator/disputes/{dispute_id}/close",

@@ -12,6 +12,8 @@ over HTTP (``POST /_emulator/disputes/<dp_id>/close`` with ``outcome=won`` or
     python -m django_skillswap_payments.testing.emulator.disputes list
     python -m django_skillswap_payments.testing.emulator.disputes close dp_... --outcome lost
 
+(``--url`` and ``--api-key`` say which emulator, and the secret key it accepts).
+
 Closing emits ``charge.dispute.closed``, and for a won dispute
 ``charge.dispute.funds_reinstated``. A closed dispute cannot be closed again.
 All dispute state lives in the stored dispute objects (kept in the state file
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import urllib.error
 import urllib.parse
@@ -126,10 +129,19 @@ class Disputes(EmulatorStore):
         return self.all("dispute")
 
 
-def control(emulator: Disputes, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
-    """The HTTP control endpoints: ``GET /_emulator/disputes`` and ``POST .../<dp_id>/close``."""
+def control(
+    emulator: Any, method: str, path: str, body: bytes, authorization: str | None
+) -> tuple[int, dict[str, Any]]:
+    """The HTTP control endpoints: ``GET /_emulator/disputes`` and ``POST .../<dp_id>/close``.
+
+    They take the same secret key as the API (``Authorization: Bearer sk_test_...``): in a
+    mounted demo, visitors of the site must not decide its disputes.
+    """
+    from .api import _authenticate
+
     rest = path[len(CONTROL_PREFIX):].strip("/")
     try:
+        _authenticate(emulator, authorization)
         if not rest and method == "GET":
             return 200, {"object": "list", "data": emulator.disputes()}
         parts = rest.split("/")
@@ -160,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the disputes of a running Stripe emulator, or close one as won or lost.",
     )
     parser.add_argument("--url", default="http://127.0.0.1:12111", help="the emulator's base URL")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("STRIPE_SECRET_KEY") or "sk_test_emulator",
+        help="a secret key the emulator accepts (default: $STRIPE_SECRET_KEY, else sk_test_emulator)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="print every dispute (id, status, reason, amount, charge)")
     close = commands.add_parser("close", help="close a dispute, emitting charge.dispute.closed")
@@ -168,8 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _call(url: str, *, data: bytes | None = None) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+def _call(url: str, api_key: str, *, data: bytes | None = None) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        url, data=data, method="POST" if data is not None else "GET",
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -181,12 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     base = args.url.rstrip("/") + CONTROL_PREFIX
     if args.command == "list":
-        status, answer = _call(base)
+        status, answer = _call(base, args.api_key)
         for dispute in answer.get("data", []):
             print(f"{dispute['id']}  {dispute['status']:<24} {dispute['reason']:<22} "
                   f"{objects.format_amount(dispute['amount'], dispute['currency']):>10}  {dispute['charge']}")
     else:
-        status, answer = _call(f"{base}/{args.dispute_id}/close",
+        status, answer = _call(f"{base}/{args.dispute_id}/close", args.api_key,
                                data=urllib.parse.urlencode({"outcome": args.outcome}).encode())
         if status == 200:
             print(f"{answer['id']} closed: {answer['status']}")

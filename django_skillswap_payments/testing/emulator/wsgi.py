@@ -70,7 +70,9 @@ class EmulatorWSGIApp:
         if path.startswith("/c/pay/"):
             return self._hosted_page(start_response, method, path, body, script_name)
         if path == disputes.CONTROL_PREFIX or path.startswith(disputes.CONTROL_PREFIX + "/"):
-            status, answer = disputes.control(self.emulator, method, path, body)
+            status, answer = disputes.control(
+                self.emulator, method, path, body, _headers(environ).get("Authorization")
+            )
             return self._respond(start_response, status, _json_headers(), json.dumps(answer).encode("utf-8"))
         if path == "/_emulator/health":
             return self._respond(start_response, 200, _json_headers(), b'{"status": "ok"}')
