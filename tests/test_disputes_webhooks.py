@@ -265,3 +265,27 @@ def test_the_default_revocation_setting_passes_the_check():
     from django_skillswap_payments.dispute_checks import check_dispute_settings
 
     assert check_dispute_settings() == []
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_concurrent_reports_of_one_dispute_record_and_close_it_once(premium, dispute_log, round_):
+    from django_skillswap_payments import stripe_facts
+    from django_skillswap_payments.services import disputes
+    from tests.support.threads import run_together
+
+    obj = dispute_object(premium)
+    reports = [
+        (stripe_facts.dispute({**obj, "status": status}), at)
+        for status, at in (("needs_response", CREATED_AT), ("under_review", CREATED_AT + 60), ("lost", CREATED_AT + 90))
+    ] * 3
+    payment = stored(premium)
+
+    race = run_together([
+        (lambda facts=facts, at=at: disputes.record_dispute(payment, facts, event_created=at)) for facts, at in reports
+    ])
+
+    assert race.errors == []
+    assert sorted(entry[0] for entry in dispute_log) == ["dispute_closed", "payment_disputed"]
+    final = stored(premium)
+    assert (len(final.disputes), final.dispute_status, final.disputes[0].status) == (1, "lost", "lost")
+    assert final.premium_revoked_at is not None and final.premium_holder is None

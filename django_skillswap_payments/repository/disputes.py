@@ -34,10 +34,6 @@ from ..dispute_records import CLOSED_STATUSES, DISPUTE_STATUSES, LOST, OPEN_STAT
 from ..documents import DISPUTED, Payment, utcnow
 from .payments import get_payment
 
-# A write can miss only because a concurrent one changed the payment in between; the next
-# attempt then sees that change.
-MAX_ATTEMPTS = 3
-
 
 @dataclass(frozen=True)
 class DisputeReport:
@@ -124,28 +120,38 @@ def record_dispute(payment_id: ObjectId, report: DisputeReport, *, revoke_premiu
     ]
     absent = {"disputes.dispute_id": {"$ne": report.dispute_id}}
     entry = {f"disputes.$.{name}": value for name, value in fields.items() if name != "dispute_id"}
-    for _attempt in range(MAX_ATTEMPTS):
+    def update_record() -> Payment | None:
         for match, (condition, extra) in itertools.product(stored, ((is_latest, latest), (is_older, {}))):
             update: dict[str, Any] = {"$set": {**entry, **extra, **revoked, "updated_at": now}}
             if unset:
                 update["$unset"] = unset
             payment = _write({"_id": payment_id, **match, **condition}, update)
             if payment is not None:
-                return DisputeChange(payment, changed=True, closed=report.status in CLOSED_STATUSES)
+                return payment
+        return None
+
+    def push_record() -> Payment | None:
         for condition, extra in ((is_latest, latest), (is_older, {})):
             update = {"$push": {"disputes": fields}, "$set": {**extra, **revoked, "updated_at": now}}
             if unset:
                 update["$unset"] = unset
             payment = _write({"_id": payment_id, **absent, **condition}, update)
             if payment is not None:
-                return DisputeChange(
-                    payment, changed=True, recorded=True, closed=report.status in CLOSED_STATUSES
-                )
-        current = get_payment(payment_id)
-        if current is None:
-            return None
-        if any(d.dispute_id == report.dispute_id for d in current.disputes):
-            return DisputeChange(current, changed=False)  # the stored record is ahead of this report
+                return payment
+        return None
+
+    closed = report.status in CLOSED_STATUSES
+    payment = update_record()
+    if payment is not None:
+        return DisputeChange(payment, changed=True, closed=closed)
+    payment = push_record()
+    if payment is not None:
+        return DisputeChange(payment, changed=True, recorded=True, closed=closed)
+    # The record exists now (a concurrent report pushed it after the first try, or it was there
+    # all along); records are never removed, so this second try is conclusive.
+    payment = update_record()
+    if payment is not None:
+        return DisputeChange(payment, changed=True, closed=closed)
     current = get_payment(payment_id)
     return DisputeChange(current, changed=False) if current is not None else None
 
