@@ -289,3 +289,28 @@ def test_concurrent_reports_of_one_dispute_record_and_close_it_once(premium, dis
     final = stored(premium)
     assert (len(final.disputes), final.dispute_status, final.disputes[0].status) == (1, "lost", "lost")
     assert final.premium_revoked_at is not None and final.premium_holder is None
+
+
+def test_a_report_that_loses_the_race_to_record_the_dispute_is_still_applied(premium, dispute_log, monkeypatch):
+    """A ``closed`` report finds no record, then an earlier ``created`` records it first: it must still close it."""
+    from django_skillswap_payments import stripe_facts
+    from django_skillswap_payments.repository import disputes as dispute_store
+    from django_skillswap_payments.services import disputes
+
+    obj = dispute_object(premium)
+    payment = stored(premium)
+    real_write = dispute_store._write
+    raced = []
+
+    def write(query, update):
+        if "$push" in update and not raced:
+            raced.append(True)  # the concurrent created delivery gets there just before this push
+            disputes.record_dispute(payment, stripe_facts.dispute(obj), event_created=CREATED_AT)
+        return real_write(query, update)
+
+    monkeypatch.setattr(dispute_store, "_write", write)
+    outcome = disputes.record_dispute(payment, stripe_facts.dispute({**obj, "status": "lost"}), event_created=CREATED_AT + 90)
+
+    assert raced and outcome.changed and outcome.closed
+    assert stored(premium).dispute_status == "lost"
+    assert [entry[0] for entry in dispute_log] == ["payment_disputed", "dispute_closed"]
