@@ -7,7 +7,7 @@ conditional updates keep each record at the furthest status Stripe reported
 
 from __future__ import annotations
 
-from mongoengine import DateTimeField, EmbeddedDocument, IntField, StringField
+from mongoengine import DateTimeField, EmbeddedDocument, IntField, ListField, StringField
 
 # Stripe's dispute statuses in the order a dispute moves through them: an inquiry
 # (``warning_*``) may turn into a chargeback, never the other way round.
@@ -39,5 +39,9 @@ class DisputeRecord(EmbeddedDocument):
     # The ``created`` time of the Stripe event the record was last updated from: among reports
     # of the same status, an older one never overwrites a newer one.
     event_at = DateTimeField()
+    # The dispute signals not yet delivered to every receiver: added in the write that
+    # records or closes the dispute, removed once every receiver ran (so a process that
+    # stops in between leaves them for ``payments_redispatch_signals``).
+    pending_signals = ListField(StringField())
 
     meta = {"strict": False}

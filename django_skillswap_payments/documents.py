@@ -159,6 +159,7 @@ class Payment(_PaymentsDocument):
             # disputes: the staff list, by status or not, newest dispute first
             {"fields": ["dispute_status", "-disputed_at", "-id"], "partialFilterExpression": DISPUTED},
             {"fields": ["-disputed_at", "-id"], "partialFilterExpression": DISPUTED},
+            {"fields": ["disputes.pending_signals"], "sparse": True},
         ],
     }
 

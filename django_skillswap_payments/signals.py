@@ -22,6 +22,7 @@ from typing import Any
 
 from django.dispatch import Signal
 
+from .dispute_records import WON_STATUSES
 from .documents import (
     STATUS_COMPLETED,
     STATUS_EXPIRED,
@@ -210,9 +211,11 @@ SIGNAL_NAMES.update({payment_disputed: "payment_disputed", dispute_closed: "disp
 def dispatch_dispute(signal: Signal, payment: Payment, dispute: Any, **arguments: Any) -> list[tuple[Any, Any]]:
     """Send a dispute signal robustly: a receiver that raises is logged and noted on the payment.
 
-    The note goes to ``signal_failures`` without raising ``signal_retry_needed``:
-    :func:`redispatch` re-sends the signal of the payment's *status*, which a
-    dispute does not change.
+    The signal stays in the dispute's ``pending_signals`` (put there by the
+    write that recorded or closed the dispute) until every receiver ran, for
+    :func:`redispatch_disputes`. Failures go to ``signal_failures`` without
+    raising ``signal_retry_needed``: :func:`redispatch` re-sends the signal of
+    the payment's *status*, which a dispute does not change.
     """
     responses = signal.send_robust(sender=Payment, payment=payment, dispute=dispute, **arguments)
     failures = []
@@ -236,4 +239,25 @@ def dispatch_dispute(signal: Signal, payment: Payment, dispute: Any, **arguments
             dispute_store.note_signal_failures(payment.id, failures)
         except Exception:
             logger.exception("Could not record signal failures for payment %s", payment.id)
+    else:
+        dispute_store.signal_delivered(payment.id, dispute.dispute_id, SIGNAL_NAMES[signal])
+    return responses
+
+
+def redispatch_disputes(payment_id: Any) -> list[tuple[Any, Any]]:
+    """Send again the dispute signals of the payment that did not reach every receiver.
+
+    Like :func:`redispatch`, receivers should be idempotent (key their work
+    on ``dispute.dispute_id``). Raises ``PaymentNotFound``.
+    """
+    payment = payment_store.get_payment(payment_id)
+    if payment is None:
+        raise PaymentNotFound()
+    responses: list[tuple[Any, Any]] = []
+    for dispute in payment.disputes:
+        pending = list(dispute.pending_signals or [])
+        if "payment_disputed" in pending:
+            responses += dispatch_dispute(payment_disputed, payment, dispute)
+        if "dispute_closed" in pending:
+            responses += dispatch_dispute(dispute_closed, payment, dispute, won=dispute.status in WON_STATUSES)
     return responses

@@ -314,3 +314,55 @@ def test_a_report_that_loses_the_race_to_record_the_dispute_is_still_applied(pre
     assert raced and outcome.changed and outcome.closed
     assert stored(premium).dispute_status == "lost"
     assert [entry[0] for entry in dispute_log] == ["payment_disputed", "dispute_closed"]
+
+
+def _pending(payment):
+    return [list(d.pending_signals) for d in stored(payment).disputes]
+
+
+def test_dispute_signals_stay_pending_until_every_receiver_ran_and_the_command_sends_them_again(
+    anon_client, premium, dispute_log
+):
+    from django.core.management import CommandError, call_command
+
+    broken_calls = []
+
+    def broken(sender, dispute, **kwargs):
+        broken_calls.append(dispute.dispute_id)
+        raise RuntimeError("receiver down")
+
+    signals.dispute_closed.connect(broken, weak=False)
+    try:
+        send(anon_client, "charge.dispute.closed", dispute_object(premium, status="lost"))
+        assert _pending(premium) == [["dispute_closed"]]  # payment_disputed reached everyone
+        with pytest.raises(CommandError):
+            call_command("payments_redispatch_signals", "--failed", "--settled-seconds", "0")
+        assert len(broken_calls) == 2
+    finally:
+        signals.dispute_closed.disconnect(broken)
+
+    call_command("payments_redispatch_signals", "--failed", "--settled-seconds", "0")
+
+    assert _pending(premium) == [[]]
+    assert [entry[0] for entry in dispute_log] == ["payment_disputed", "dispute_closed", "dispute_closed", "dispute_closed"]
+    assert stored(premium).signal_retry_needed is False
+
+
+def test_a_process_that_stops_before_the_dispute_signal_leaves_it_pending(anon_client, premium, dispute_log, monkeypatch):
+    from django.core.management import call_command
+
+    from django_skillswap_payments.services import disputes
+
+    def crash(*args, **kwargs):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(disputes.signals, "dispatch_dispute", crash)
+    with pytest.raises(SystemExit):
+        send(anon_client, "charge.dispute.created", dispute_object(premium))
+    monkeypatch.undo()
+    assert _pending(premium) == [["payment_disputed"]]
+
+    call_command("payments_redispatch_signals", "--failed", "--settled-seconds", "0")
+
+    assert dispute_log == [("payment_disputed", str(premium.id), f"dp_test_{premium.id}", "needs_response")]
+    assert _pending(premium) == [[]]

@@ -88,6 +88,10 @@ def _record_fields(report: DisputeReport) -> dict[str, Any]:
     }
 
 
+PAYMENT_DISPUTED = "payment_disputed"
+DISPUTE_CLOSED = "dispute_closed"
+
+
 def _revocation(report: DisputeReport, revoke_premium: bool, now: dt.datetime) -> tuple[dict, dict]:
     if revoke_premium and report.status == LOST:
         return {"premium_revoked_at": now}, {"premium_holder": ""}
@@ -120,11 +124,15 @@ def record_dispute(payment_id: ObjectId, report: DisputeReport, *, revoke_premiu
     ]
     absent = {"disputes.dispute_id": {"$ne": report.dispute_id}}
     entry = {f"disputes.$.{name}": value for name, value in fields.items() if name != "dispute_id"}
+    closed = report.status in CLOSED_STATUSES
+
     def update_record() -> Payment | None:
         for match, (condition, extra) in itertools.product(stored, ((is_latest, latest), (is_older, {}))):
             update: dict[str, Any] = {"$set": {**entry, **extra, **revoked, "updated_at": now}}
             if unset:
                 update["$unset"] = unset
+            if closed:
+                update["$addToSet"] = {"disputes.$.pending_signals": DISPUTE_CLOSED}
             payment = _write({"_id": payment_id, **match, **condition}, update)
             if payment is not None:
                 return payment
@@ -132,7 +140,11 @@ def record_dispute(payment_id: ObjectId, report: DisputeReport, *, revoke_premiu
 
     def push_record() -> Payment | None:
         for condition, extra in ((is_latest, latest), (is_older, {})):
-            update = {"$push": {"disputes": fields}, "$set": {**extra, **revoked, "updated_at": now}}
+            pending = [PAYMENT_DISPUTED, DISPUTE_CLOSED] if closed else [PAYMENT_DISPUTED]
+            update = {
+                "$push": {"disputes": {**fields, "pending_signals": pending}},
+                "$set": {**extra, **revoked, "updated_at": now},
+            }
             if unset:
                 update["$unset"] = unset
             payment = _write({"_id": payment_id, **absent, **condition}, update)
@@ -140,7 +152,6 @@ def record_dispute(payment_id: ObjectId, report: DisputeReport, *, revoke_premiu
                 return payment
         return None
 
-    closed = report.status in CLOSED_STATUSES
     payment = update_record()
     if payment is not None:
         return DisputeChange(payment, changed=True, closed=closed)
@@ -183,3 +194,23 @@ def note_signal_failures(payment_id: ObjectId, failures: list[dict[str, Any]]) -
     """Append dispute-signal receiver failures to ``signal_failures``, without the re-dispatch flag."""
     if failures:
         Payment.objects(id=payment_id).update_one(push_all__signal_failures=failures)
+
+
+def signal_delivered(payment_id: ObjectId, dispute_id: str, signal_name: str) -> None:
+    """Every receiver of ``signal_name`` ran for this dispute: it is no longer pending."""
+    Payment._get_collection().update_one(
+        {"_id": payment_id, "disputes": {"$elemMatch": {"dispute_id": dispute_id, "pending_signals": signal_name}}},
+        {"$pull": {"disputes.$.pending_signals": signal_name}},
+    )
+
+
+def payments_with_pending_dispute_signals(limit: int = 100, *, settled_seconds: int = 0) -> list[Payment]:
+    """Payments with a dispute signal not yet delivered to every receiver, least recently changed first.
+
+    ``settled_seconds`` skips payments changed more recently than that, whose
+    first dispatch may still be running.
+    """
+    query: dict[str, Any] = {"disputes.pending_signals": {"$in": [PAYMENT_DISPUTED, DISPUTE_CLOSED]}}
+    if settled_seconds:
+        query["updated_at"] = {"$lt": utcnow() - dt.timedelta(seconds=settled_seconds)}
+    return list(Payment.objects(__raw__=query).order_by("updated_at").limit(limit))
