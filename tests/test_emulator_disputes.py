@@ -7,10 +7,12 @@ import json
 from wsgiref.util import setup_testing_defaults
 
 import pytest
+from django.test import Client, override_settings
 
 from django_skillswap_payments import signals
 from django_skillswap_payments.documents import Payment
 from django_skillswap_payments.testing.emulator import disputes as emulator_disputes
+from django_skillswap_payments.testing.emulator import django_urls
 from django_skillswap_payments.testing.emulator.state import StripeEmulator
 from tests.support.api import CANCEL_URL, PREMIUM_URL, STATUS_URL, SUCCESS_URL
 
@@ -203,3 +205,32 @@ def test_the_cli_lists_and_closes_disputes_of_a_running_emulator(stripe_emulator
     assert emulator_disputes.main(["--url", url, "close", dispute_id, "--outcome", "won"]) == 1
     assert "already closed" in capsys.readouterr().err
     assert stripe_emulator.events()[-1]["type"] == "charge.dispute.closed"
+
+
+urlpatterns: list = []
+
+
+def test_the_hosted_page_form_and_the_control_api_of_a_mounted_emulator():
+    """The dispute card typed into the hosted page; the dispute closed below the mount's prefix."""
+    emulator = StripeEmulator(api_keys=["sk_test_mounted"])
+    urlpatterns[:] = django_urls(emulator, "stripe-emulator/")
+    browser = Client()
+    session = emulator.create_checkout_session({
+        "mode": "payment", "success_url": SUCCESS_URL, "cancel_url": CANCEL_URL,
+        "line_items": [{"price_data": {"currency": "usd", "unit_amount": 999, "product_data": {"name": "x"}},
+                        "quantity": 1}],
+    })
+    with override_settings(ROOT_URLCONF=__name__):
+        paid = browser.post(f"/stripe-emulator/c/pay/{session['id']}", {
+            "email": "ada@example.com", "cardNumber": DISPUTE_CARD, "cardExpiry": "12 / 40", "cardCvc": "123",
+        })
+        assert paid.status_code == 303
+        [dispute] = emulator.disputes()
+        close_url = f"/stripe-emulator/_emulator/disputes/{dispute['id']}/close"
+
+        assert browser.post(close_url, {"outcome": "lost"}).status_code == 401  # a visitor of the site
+        assert browser.post(close_url, {"outcome": "lost"}, HTTP_AUTHORIZATION="Bearer sk_test_other").status_code == 401
+        closed = browser.post(close_url, {"outcome": "lost"}, HTTP_AUTHORIZATION="Bearer sk_test_mounted")
+
+    assert (closed.status_code, closed.json()["status"]) == (200, "lost")
+    assert [e["type"] for e in emulator.events()][-1] == "charge.dispute.closed"
