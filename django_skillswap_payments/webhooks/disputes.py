@@ -39,7 +39,7 @@ def on_dispute_event(event: StripeEvent) -> Outcome:
         return ignored(f"No payment for dispute {dispute.id}")
     outcome = disputes.record_dispute(payment, dispute, event_created=event.created)
     if not outcome.changed:
-        return processed(f"dispute {dispute.id} of payment {payment.id} already recorded as far")
+        return processed(f"dispute {dispute.id} of payment {payment.id}: a newer report is already recorded")
     return processed()
 
 
