@@ -193,6 +193,10 @@ def register() -> None:
 
     checks.register(check_receipts, TAG)
     checks.register(check_refund_settings, TAG)
+    from .dispute_checks import check_dispute_settings
+
+    checks.register(check_dispute_settings, TAG)
+
 
 
 def check_refund_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

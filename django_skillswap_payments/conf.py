@@ -73,6 +73,7 @@ DEFAULTS: dict[str, Any] = {
     "WRITE_CONCERN": "majority",
     "READ_PREFERENCE": "primary",
     "PARTIAL_REFUND_REVOKES_PREMIUM": False,
+    "LOST_DISPUTE_REVOKES_PREMIUM": True,
 }
 
 # Keys that may come from the process environment when the dict leaves them unset.

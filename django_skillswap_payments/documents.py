@@ -25,6 +25,7 @@ from mongoengine import (
 )
 from mongoengine.connection import get_db
 
+from .dispute_records import DisputeRecord
 from .money import from_minor_units
 from .refund_records import RefundRecord
 
@@ -104,6 +105,10 @@ class PaymentProfile(_PaymentsDocument):
         return f"PaymentProfile({self.id}, django_user_id={self.django_user_id})"
 
 
+# disputes: the filter every query of the staff list carries, so the partial indexes serve it.
+DISPUTED: dict[str, Any] = {"disputed_at": {"$exists": True}}
+
+
 class Payment(_PaymentsDocument):
     """One premium purchase or tip, following the legacy ``payments`` schema.
 
@@ -167,6 +172,13 @@ class Payment(_PaymentsDocument):
     amount_refunded_minor = IntField(default=0, min_value=0)
     refunds = EmbeddedDocumentListField(RefundRecord)
     refund_reservations = ListField(DictField())
+    # disputes: every dispute of the payment's charge (see dispute_records.py); the status
+    # and creation time of the latest one, for the staff list; when a lost dispute took
+    # back the premium the payment granted (it is then no longer counted).
+    disputes = EmbeddedDocumentListField(DisputeRecord)
+    dispute_status = StringField()
+    disputed_at = DateTimeField()
+    premium_revoked_at = DateTimeField()
 
     meta = {
         "collection": "payments",
@@ -174,8 +186,8 @@ class Payment(_PaymentsDocument):
         # Each query's equality fields first, then its sort keys (``_id`` where it breaks ties),
         # then the fields it only filters on (see docs/deployment.md, "Indexes").
         "indexes": [
-            # premium status: the latest completed, non-duplicate premium payment
-            {"fields": ["from_user_id", "transaction_type", "status", "duplicate_of", "-completed_at"]},
+            # premium status: the latest completed, non-duplicate, not revoked premium payment
+            {"fields": ["from_user_id", "transaction_type", "status", "premium_revoked_at", "duplicate_of", "-completed_at"]},
             {"fields": ["-created_at"]},
             # payment history, unfiltered / by type (also tips sent) / by status / by both
             {"fields": ["from_user_id", "-created_at", "-id"]},
@@ -195,6 +207,10 @@ class Payment(_PaymentsDocument):
             # status, then the created_at range, so every (type, status) pair is one index range and
             # an export sorted by created_at merges them without an in-memory sort.
             {"fields": ["transaction_type", "status", "created_at"]},
+            # disputes: the staff list, by status or not, newest dispute first
+            {"fields": ["dispute_status", "-disputed_at", "-id"], "partialFilterExpression": DISPUTED},
+            {"fields": ["-disputed_at", "-id"], "partialFilterExpression": DISPUTED},
+            {"fields": ["disputes.pending_signals", "updated_at"], "sparse": True},
         ],
     }
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.dispatch import Signal
 
+from .dispute_records import WON_STATUSES
 from .documents import (
     STATUS_COMPLETED,
     STATUS_EXPIRED,
@@ -32,6 +33,7 @@ from .documents import (
     utcnow,
 )
 from .errors import PaymentNotFound
+from .repository import disputes as dispute_store
 from .repository import payments as payment_store
 from .repository import refunds as refund_store
 
@@ -251,4 +253,72 @@ def send_refund_signal(signal: Signal, payment: Payment, refund: Any) -> list[tu
                 refund_store.note_signal_failure(payment.id, entry)
             except Exception:
                 logger.exception("Could not record signal failures for payment %s", payment.id)
+    return responses
+
+
+# -- disputes: sent by services.disputes, not by a status change (the payment keeps its status) --
+
+# A charge of the payment was disputed (``dispute``: the recorded
+# :class:`~django_skillswap_payments.dispute_records.DisputeRecord`). Sent once per dispute.
+payment_disputed = Signal()
+# A dispute of the payment closed; ``won`` is False when the money went back to the
+# cardholder. Sent once per dispute. A lost dispute has already revoked premium
+# (``LOST_DISPUTE_REVOKES_PREMIUM``) when this is sent.
+dispute_closed = Signal()
+
+SIGNAL_NAMES.update({payment_disputed: "payment_disputed", dispute_closed: "dispute_closed"})
+
+
+def dispatch_dispute(signal: Signal, payment: Payment, dispute: Any, **arguments: Any) -> list[tuple[Any, Any]]:
+    """Send a dispute signal robustly: a receiver that raises is logged and noted on the payment.
+
+    The signal stays in the dispute's ``pending_signals`` (put there by the
+    write that recorded or closed the dispute) until every receiver ran, for
+    :func:`redispatch_disputes`. Failures go to ``signal_failures`` without
+    raising ``signal_retry_needed``: :func:`redispatch` re-sends the signal of
+    the payment's *status*, which a dispute does not change.
+    """
+    responses = signal.send_robust(sender=Payment, payment=payment, dispute=dispute, **arguments)
+    failures = []
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            name = _receiver_name(receiver)
+            logger.error(
+                "Receiver %s of %s failed for payment %s (dispute %s): %r",
+                name, SIGNAL_NAMES[signal], payment.id, getattr(dispute, "dispute_id", None), response,
+                exc_info=(type(response), response, response.__traceback__),
+            )
+            failures.append({
+                "signal": SIGNAL_NAMES[signal],
+                "receiver": name,
+                "dispute_id": getattr(dispute, "dispute_id", None),
+                "error": f"{type(response).__name__}: {response}",
+                "at": utcnow(),
+            })
+    if failures:
+        try:
+            dispute_store.note_signal_failures(payment.id, failures)
+        except Exception:
+            logger.exception("Could not record signal failures for payment %s", payment.id)
+    else:
+        dispute_store.signal_delivered(payment.id, dispute.dispute_id, SIGNAL_NAMES[signal])
+    return responses
+
+
+def redispatch_disputes(payment_id: Any) -> list[tuple[Any, Any]]:
+    """Send again the dispute signals of the payment that did not reach every receiver.
+
+    Like :func:`redispatch`, receivers should be idempotent (key their work
+    on ``dispute.dispute_id``). Raises ``PaymentNotFound``.
+    """
+    payment = payment_store.get_payment(payment_id)
+    if payment is None:
+        raise PaymentNotFound()
+    responses: list[tuple[Any, Any]] = []
+    for dispute in payment.disputes:
+        pending = list(dispute.pending_signals or [])
+        if "payment_disputed" in pending:
+            responses += dispatch_dispute(payment_disputed, payment, dispute)
+        if "dispute_closed" in pending:
+            responses += dispatch_dispute(dispute_closed, payment, dispute, won=dispute.status in WON_STATUSES)
     return responses

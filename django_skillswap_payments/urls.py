@@ -35,6 +35,8 @@ def both_spellings(route: str, view: Callable[..., Any], name: str) -> list[URLP
 urlpatterns = [
     # Analytics (staff), first: no payments/<payment_id>/ route may take "analytics" for an id.
     *both_spellings("payments/analytics/", PaymentsAnalyticsView.as_view(), "payment-analytics"),
+    # disputes (before any payments/<payment_id>/... route)
+    *both_spellings("payments/disputes/", views.DisputeListView.as_view(), "payment-disputes"),
     *both_spellings("premium/create-checkout/", views.PremiumCheckoutView.as_view(), "premium-create-checkout"),
     *both_spellings("subscription/status/", views.PremiumStatusView.as_view(), "subscription-status"),
     *both_spellings("tip/create/", views.TipCheckoutView.as_view(), "tip-create"),

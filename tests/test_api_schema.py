@@ -23,6 +23,7 @@ def test_schema_describes_exactly_the_payment_endpoints(anon_client):
         "/api/payments/checkout/{session_id}/",
         "/api/payments/checkout/{session_id}/cancel/",
         "/api/payments/payments/analytics/",
+        "/api/payments/payments/disputes/",
         "/api/payments/payments/history/",
         "/api/payments/payments/{payment_id}/refund/",
         "/api/payments/premium/create-checkout/",
@@ -154,3 +155,20 @@ def _enum(components, prop):
     refs = [item["$ref"] for item in prop.get("allOf", []) + prop.get("oneOf", []) if "$ref" in item]
     values = [value for ref in refs for value in components[ref.rsplit("/", 1)[1]]["enum"]]
     return [value for value in values if value is not None]  # NullEnum: the field is nullable
+
+
+def test_schema_documents_the_staff_disputes_list(anon_client):
+    pytest.importorskip("drf_spectacular", reason="the schema route needs the 'openapi' extra")
+    schema = anon_client.get("/api/payments/schema/", HTTP_ACCEPT="application/json").json()
+
+    operation = schema["paths"]["/api/payments/payments/disputes/"]["get"]
+    assert {"200", "400", "401", "403"} <= set(operation["responses"])
+    parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert set(parameters) == {"status", "limit", "before"}
+    status_schema = parameters["status"]["schema"]
+    if "$ref" in status_schema:
+        status_schema = schema["components"]["schemas"][status_schema["$ref"].rsplit("/", 1)[-1]]
+    assert {"needs_response", "under_review", "won", "lost"} <= set(status_schema["enum"])
+    item = schema["components"]["schemas"]["DisputeItem"]["properties"]
+    assert {"payment_id", "transaction_type", "from_user_id", "to_user_id", "amount", "currency", "reason",
+            "status", "evidence_due_by", "created_at", "closed_at"} <= set(item)

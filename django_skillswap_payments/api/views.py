@@ -21,6 +21,8 @@ from .. import services, users, webhooks
 from ..connect_settings import connect_enabled
 from ..errors import PaymentError, WebhookProcessingFailed
 from ..services import connect
+from ..services import disputes as dispute_service
+from . import dispute_serializers as ds
 from . import schema as openapi
 from . import serializers as s
 from .content import ExactJSONParser, ExactJSONRenderer
@@ -33,7 +35,7 @@ from .errors import (
     log_database_unavailable,
     log_gateway_error,
 )
-from .permissions import IsPaymentsUser
+from .permissions import IsPaymentsStaff, IsPaymentsUser
 from .throttling import checkout_allowance
 
 logger = logging.getLogger("django_skillswap_payments.api")
@@ -204,6 +206,22 @@ class ConnectStatusView(ConnectAPIView):
     @openapi.document(responses={200: openapi.ConnectStatusSchema, **openapi.errors(401, 404, 502, 503)})
     def get(self, request):
         return Response(connect.account_status(self.existing_profile()))
+
+
+# -- disputes ------------------------------------------------------------------------
+
+
+class DisputeListView(PaymentsAPIView):
+    """GET ``payments/disputes/``: disputed payments for staff, latest dispute first, by status."""
+
+    permission_classes = (IsPaymentsStaff,)
+
+    @openapi.document(parameters=openapi.query_parameters(ds.DisputeListQuerySerializer),
+                      responses={200: ds.DisputePageSerializer, **openapi.errors(400, 401, 403)})
+    def get(self, request):
+        filters = self.query(ds.DisputeListQuerySerializer)
+        payments = dispute_service.list_disputes(**filters)
+        return Response(ds.dispute_page(payments, limit=filters["limit"]))
 
 
 def _json_error(error: str, message: str | None = None, *, status: int, **headers: str) -> JsonResponse:

@@ -376,6 +376,7 @@ def latest_completed_premium(user_id: ObjectId) -> Payment | None:
             transaction_type=TRANSACTION_PREMIUM,
             status=STATUS_COMPLETED,
             duplicate_of=None,
+            premium_revoked_at=None,
         )
         .order_by("-completed_at")
         .first()
@@ -386,7 +387,8 @@ def has_completed_premium(user_id: ObjectId) -> bool:
     """Whether the user holds a completed (not refunded) premium payment."""
     return (
         Payment.objects(
-            from_user_id=user_id, transaction_type=TRANSACTION_PREMIUM, status=STATUS_COMPLETED
+            from_user_id=user_id, transaction_type=TRANSACTION_PREMIUM, status=STATUS_COMPLETED,
+            premium_revoked_at=None,
         ).first()
         is not None
     )

@@ -1,7 +1,7 @@
 """Everything premium status needs, read in one aggregation.
 
 A user is premium through their latest completed premium payment (never a
-duplicate) or, for users of the legacy gateway, an active subscription. The
+duplicate, nor one whose premium a lost dispute revoked) or, for users of the legacy gateway, an active subscription. The
 two live in different collections; ``$unionWith`` (MongoDB 4.4+) reads both in
 one command, and ``$lookup`` adds the profile itself when the caller only
 knows the Django user. Each branch is an equality match followed by a sort on
@@ -40,6 +40,8 @@ def _payment_stages(profile_id: Any) -> list[dict[str, Any]]:
             "transaction_type": TRANSACTION_PREMIUM,
             "status": STATUS_COMPLETED,
             "duplicate_of": None,
+            # A lost dispute took it back (LOST_DISPUTE_REVOKES_PREMIUM).
+            "premium_revoked_at": None,
         }},
         {"$sort": {"completed_at": -1}},
         {"$limit": 1},

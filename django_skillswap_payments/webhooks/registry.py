@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..stripe_facts import StripeEvent
-from . import charges, checkout, connect, legacy, refunds
+from . import charges, checkout, connect, disputes, legacy, refunds
 from .outcome import Outcome
 
 HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {
@@ -18,4 +18,5 @@ HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {
     **legacy.HANDLERS,
     **connect.HANDLERS,
     **refunds.HANDLERS,
+    **disputes.HANDLERS,
 }

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from django_skillswap_payments import repository, signals
 from django_skillswap_payments.errors import PaymentNotFound
+from django_skillswap_payments.repository import disputes as dispute_store
 
 
 class Command(BaseCommand):
@@ -61,7 +62,33 @@ class Command(BaseCommand):
                 self.stdout.write(f"{payment_id}: {len(errors)} receiver(s) failed again")
             else:
                 self.stdout.write(f"{payment_id}: dispatched to {len(responses)} receiver(s)")
+        still_failing += self._dispute_signals(payment_ids, failed, limit, settled_seconds)
         if still_failing:
             raise CommandError(
                 f"{still_failing} payment(s) still have failing receivers or were not found."
             )
+
+    def _dispute_signals(self, payment_ids, failed, limit, settled_seconds) -> int:
+        """Dispute signals (disputes) not yet delivered to every receiver; returns how many payments still fail."""
+        targets = list(payment_ids)
+        if failed:
+            targets += [
+                str(payment.id) for payment in dispute_store.payments_with_pending_dispute_signals(
+                    limit, settled_seconds=settled_seconds
+                )
+            ]
+        still_failing = 0
+        for payment_id in dict.fromkeys(targets):
+            try:
+                responses = signals.redispatch_disputes(payment_id)
+            except PaymentNotFound:
+                continue  # reported above
+            if not responses:
+                continue
+            errors = [response for _, response in responses if isinstance(response, Exception)]
+            if errors:
+                still_failing += 1
+                self.stdout.write(f"{payment_id}: {len(errors)} dispute signal receiver(s) failed again")
+            else:
+                self.stdout.write(f"{payment_id}: dispute signals dispatched to {len(responses)} receiver(s)")
+        return still_failing

@@ -124,6 +124,7 @@ ROUTES: list[Route] = [
         lambda e, p, c: _ListResult("/v1/refunds", e.list_refunds(p)),
     ),
     _route("GET", "/v1/refunds/{refund}", P.RefundRetrieveParams, _retrieve("refund", "refund")),
+    _route("GET", "/v1/disputes/{dispute}", P.DisputeRetrieveParams, _retrieve("dispute", "dispute")),
     _route(
         "GET",
         "/v1/events",

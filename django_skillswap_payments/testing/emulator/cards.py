@@ -37,6 +37,10 @@ TEST_CARDS: dict[str, CardSpec] = {
         CardSpec("5555555555554444", "mastercard", SUCCEED),
         CardSpec("378282246310005", "amex", SUCCEED),
         CardSpec(REFUND_FAILS_CARD, "visa", SUCCEED),
+        # Paid, then disputed (see disputes.py).
+        CardSpec("4000000000000259", "visa", SUCCEED),
+        CardSpec("4000000000002685", "visa", SUCCEED),
+        CardSpec("4000000000001976", "visa", SUCCEED),
         CardSpec("4000002500003155", "visa", AUTHENTICATE),
         CardSpec("4000002760003184", "visa", AUTHENTICATE),
         CardSpec("4000000000000002", "visa", DECLINE, decline=_GENERIC_DECLINE),

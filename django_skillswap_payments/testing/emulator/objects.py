@@ -32,6 +32,7 @@ RESOURCE_CLASSES: dict[str, type] = {
     "payment_intent": stripe.PaymentIntent,
     "charge": stripe.Charge,
     "refund": stripe.Refund,
+    "dispute": stripe.Dispute,
     "customer": stripe.Customer,
     "event": stripe.Event,
     "item": stripe.LineItem,

@@ -17,6 +17,7 @@ from typing import Any
 from . import cards, objects, payment_objects
 from .checkout import CheckoutExtras, CheckoutSessions
 from .customers import Customers
+from .disputes import Disputes
 
 
 @dataclass
@@ -40,7 +41,7 @@ class CheckoutOutcome:
         return self.status == "succeeded"
 
 
-class HostedPayments(CheckoutSessions, Customers):
+class HostedPayments(CheckoutSessions, Customers, Disputes):
     """What the hosted page does: submit a card, authenticate, succeed or decline."""
 
     def submit_payment(
@@ -100,7 +101,10 @@ class HostedPayments(CheckoutSessions, Customers):
             payment_method = self._create_payment_method(card, extras)
 
             if spec is not None and spec.behaviour == cards.SUCCEED:
-                return self._succeed(session, intent, extras, card, payment_method)
+                outcome = self._succeed(session, intent, extras, card, payment_method)
+                # A dispute test card: the charge is disputed after the payment's own events.
+                self._dispute_charge(self._objects[intent["latest_charge"]], digits)
+                return outcome
             if spec is not None and spec.behaviour == cards.AUTHENTICATE:
                 extras.pending_card = {**card, "payment_method": payment_method["id"]}
                 auth_url = f"{extras.base_url}/c/pay/{session_id}/authenticate"

@@ -4,7 +4,7 @@ The account is assembled from one mixin per concern: the object store and its
 plumbing (:mod:`.store`), then one per resource family -- customers
 (:mod:`.customers`), Checkout Sessions (:mod:`.checkout`), hosted-page payments
 with their PaymentIntents and charges (:mod:`.payments`), refunds
-(:mod:`.refunds`), events (:mod:`.events`), and Connect: accounts with their
+(:mod:`.refunds`), disputes (:mod:`.disputes`), events (:mod:`.events`), and Connect: accounts with their
 onboarding (:mod:`.accounts`) and transfers with balances (:mod:`.transfers`).  This module adds the ways in
 (in-process client, stripe client, WSGI app) and keeps the names other modules
 and users import from here.

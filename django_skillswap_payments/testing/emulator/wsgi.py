@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from . import connect_pages, pages, refunds
+from . import connect_pages, disputes, pages, refunds
 from .api import handle_api_request
 from .errors import StripeError
 from .state import CheckoutOutcome, StripeEmulator
@@ -72,6 +72,10 @@ class EmulatorWSGIApp:
         if path.startswith("/connect/onboard/"):
             return self._onboarding_page(start_response, method, path, body, script_name)
         control = refunds.control_request(self.emulator, method, path, body)
+        if control is None and (path == disputes.CONTROL_PREFIX or path.startswith(disputes.CONTROL_PREFIX + "/")):
+            control = disputes.control(
+                self.emulator, method, path, body, _headers(environ).get("Authorization")
+            )
         if control is not None:
             status, answer = control
             return self._respond(start_response, status, _json_headers(), json.dumps(answer).encode("utf-8"))
