@@ -65,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "CHECKOUT_SESSION_REUSE_SECONDS": 23 * 3600,
     "STATUS_CACHE_SECONDS": None,
     "STAFF_PERMISSION": "rest_framework.permissions.IsAdminUser",
+    "ALLOW_PROMOTION_CODES": False,
 }
 
 # Keys that may come from the process environment when the dict leaves them unset.

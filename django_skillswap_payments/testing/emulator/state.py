@@ -3,8 +3,8 @@
 The account is assembled from one mixin per concern: the object store and its
 plumbing (:mod:`.store`), then one per resource family -- customers
 (:mod:`.customers`), Checkout Sessions (:mod:`.checkout`), hosted-page payments
-with their PaymentIntents and charges (:mod:`.payments`), refunds
-(:mod:`.refunds`) and events (:mod:`.events`).  This module adds the ways in
+with their PaymentIntents and charges (:mod:`.payments`), coupons and
+promotion codes (:mod:`.coupons`), refunds (:mod:`.refunds`) and events (:mod:`.events`).  This module adds the ways in
 (in-process client, stripe client, WSGI app) and keeps the names other modules
 and users import from here.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .checkout import DEFAULT_PUBLIC_URL, CheckoutSessions
+from .coupons import Coupons
 from .customers import Customers
 from .events import Events
 from .payments import CheckoutOutcome, HostedPayments
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 
-class StripeEmulator(HostedPayments, CheckoutSessions, Customers, Refunds, Events):
+class StripeEmulator(Coupons, HostedPayments, CheckoutSessions, Customers, Refunds, Events):
     """A stateful, in-memory stand-in for the slice of Stripe's API the app uses.
 
     ``api_keys``: accepted secret keys (default: any ``sk_test_``/``rk_test_`` key).
