@@ -103,6 +103,11 @@ def test_a_setting_that_is_not_a_boolean_is_reported_by_the_system_check(value):
         assert [message.id for message in messages] == ["skillswap_payments.E050"]
 
 
+def test_settings_that_are_not_a_dict_are_left_to_their_own_check():
+    with override_settings(SKILLSWAP_PAYMENTS=["ALLOW_PROMOTION_CODES"]):
+        assert promotions.check_promotion_settings() == []
+
+
 # -- a code that applies ------------------------------------------------------------------
 
 

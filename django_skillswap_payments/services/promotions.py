@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
@@ -131,6 +132,8 @@ def discount_for_intent(payment: Payment, amount_minor: Any) -> stripe_facts.Dis
 
 def check_promotion_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """``skillswap_payments.E050``: ``ALLOW_PROMOTION_CODES`` is not a boolean."""
+    if not isinstance(getattr(settings, SETTINGS_NAME, None) or {}, dict):
+        return []  # the settings are not a dict at all: E007 says so
     try:
         promotion_codes_enabled()
     except ImproperlyConfigured as exc:
