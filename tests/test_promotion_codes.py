@@ -197,6 +197,10 @@ def test_a_free_code_completes_premium_without_a_payment_intent(
     assert alice_client.get(STATUS_URL).json()["is_premium"] is True
     # The success page asks Stripe again: no intent is needed to tell it is done.
     assert services.confirm_checkout_session(profile_of(alice), session_id).status == "completed"
+    for event in codes_allowed.events():
+        codes_allowed.webhooks.resend(event)
+    assert len(amounts_signalled) == 1
+    assert Payment.objects.get(id=payment.id).to_mongo() == payment.to_mongo()
 
     # Refunding it asks Stripe for nothing (there was no charge) and revokes premium.
     refunded = services.refund_payment(payment.id)

@@ -8,6 +8,8 @@
 - :mod:`.transitions` — complete / fail / expire / refund, each announced by
   its signal exactly once (and the automatic refund of a second premium payment);
 - :mod:`.reads` — premium status and histories (empty for users with no profile);
+- :mod:`.promotions` — promotion codes: which checkouts offer them, and when a
+  discounted total completes a payment;
 - :mod:`.legacy` — keeping the legacy gateway's subscriptions in step with Stripe.
 
 Views and webhook handlers call these functions; they talk to Stripe through
