@@ -122,15 +122,17 @@ def test_codes_a_session_cannot_take(emulator, client):
     client.v1.coupons.create({"id": "ALMOST", "amount_off": 970, "currency": "usd"})
     for coupon in ("EUROS", "ALMOST"):
         client.v1.promotion_codes.create({"code": coupon, "promotion": {"type": "coupon", "coupon": coupon}})
-    messages = {}
+    refusals = {}
     for code in ("EUROS", "ALMOST"):
         with pytest.raises(CodeRefused) as refused:
             emulator.apply_promotion_code(_session(client).id, code)
-        messages[code] = refused.value.message
-    assert messages["EUROS"] == "This code is invalid."
-    assert "minimum" in messages["ALMOST"]  # $0.29 left to charge is below Stripe's minimum
-    with pytest.raises(CodeRefused):
+        refusals[code] = (refused.value.reason, refused.value.message)
+    assert refusals["EUROS"] == ("currency", "This code is invalid.")
+    # $0.29 left to charge is below Stripe's minimum charge.
+    assert refusals["ALMOST"][0] == "below_minimum" and "minimum" in refusals["ALMOST"][1]
+    with pytest.raises(CodeRefused) as refused:
         emulator.apply_promotion_code(_session(client, allow=False).id, "ALMOST")
+    assert refused.value.reason == "not_allowed"
 
 
 def test_a_code_after_a_declined_attempt_changes_the_payment_intent(emulator, client):

@@ -6,7 +6,7 @@ its ``currency``; ``duration``, ``max_redemptions``, ``redeem_by``);
 (``promotion[coupon]``, ``code``, ``active``, ``max_redemptions``,
 ``expires_at``). A Checkout Session created with ``allow_promotion_codes``
 shows a code field on its hosted page; a code that is unknown, inactive,
-expired or used up is refused there with a message, as Checkout does. An
+expired or used up is refused there with Checkout's "This code is invalid.". An
 applied code lowers ``amount_total`` and fills ``total_details.amount_discount``,
 ``discounts`` and (with ``expand[]=total_details.breakdown``) the breakdown; a
 code that takes the whole price completes the session without a card, with
@@ -30,20 +30,26 @@ from .store import filter_created
 _CODE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,500}")
 _CODE_ALPHABET_LENGTH = 8
 
-# What Checkout's code field says; the emulator names each reason, Checkout mostly says "invalid".
+# What Checkout's code field says. It calls an unknown, inactive, expired or used-up code alike
+# "invalid"; CodeRefused.reason tells them apart for tests.
 INVALID_CODE = "This code is invalid."
-EXPIRED_CODE = "This code has expired."
-USED_UP_CODE = "This code has reached its maximum number of redemptions."
 CODES_NOT_ALLOWED = "Promotion codes are not enabled for this Checkout Session."
 BELOW_MINIMUM = "This code can't be used: the total would be below the minimum amount that can be charged."
 FREE_AFTER_ATTEMPT = "This code can't be applied after a payment attempt; start a new checkout."
+SESSION_CLOSED = "This Checkout Session is no longer active."
 
 
 class CodeRefused(Exception):
-    """A promotion code the hosted page will not apply; ``message`` is shown under the field."""
+    """A promotion code the hosted page will not apply.
 
-    def __init__(self, message: str):
+    ``message`` is shown under the field; ``reason`` is one of ``unknown``,
+    ``inactive``, ``expired``, ``used_up``, ``currency``, ``below_minimum``,
+    ``free_after_attempt``, ``not_allowed`` or ``closed``.
+    """
+
+    def __init__(self, reason: str, message: str = INVALID_CODE):
         super().__init__(message)
+        self.reason = reason
         self.message = message
 
 
@@ -247,14 +253,14 @@ class Coupons(HostedPayments):
         with self._operation():
             session = self._find("checkout.session", session_id, param="session")
             if session["status"] != "open":
-                raise CodeRefused("This Checkout Session is no longer active.")
+                raise CodeRefused("closed", SESSION_CLOSED)
             if not session.get("allow_promotion_codes"):
-                raise CodeRefused(CODES_NOT_ALLOWED)
+                raise CodeRefused("not_allowed", CODES_NOT_ALLOWED)
             promotion_code = self._usable_code(code.strip())
             coupon = self._objects[promotion_code["promotion"]["coupon"]]
             subtotal, currency = session["amount_subtotal"], session["currency"]
             if coupon["amount_off"] is not None and coupon["currency"] != currency:
-                raise CodeRefused(INVALID_CODE)
+                raise CodeRefused("currency")
             if coupon["percent_off"] is not None:
                 discount = objects.round_minor(Decimal(str(coupon["percent_off"])) * subtotal / 100)
             else:
@@ -262,10 +268,10 @@ class Coupons(HostedPayments):
             discount = min(discount, subtotal)
             total = subtotal - discount
             if 0 < total < objects.MINIMUM_CHARGE.get(currency, 50):
-                raise CodeRefused(BELOW_MINIMUM)
+                raise CodeRefused("below_minimum", BELOW_MINIMUM)
             intent = self._objects.get(session["payment_intent"] or "")
             if intent is not None and total == 0:
-                raise CodeRefused(FREE_AFTER_ATTEMPT)
+                raise CodeRefused("free_after_attempt", FREE_AFTER_ATTEMPT)
             if intent is not None:
                 intent["amount"] = total
             self._store(
@@ -295,20 +301,20 @@ class Coupons(HostedPayments):
     def _usable_code(self, code: str) -> dict[str, Any]:
         matches = [c for c in self.newest_first("promotion_code") if c["code"].casefold() == code.casefold()]
         if not code or not matches:
-            raise CodeRefused(INVALID_CODE)
+            raise CodeRefused("unknown")
         active = [c for c in matches if c["active"]]
         if not active:
-            raise CodeRefused(INVALID_CODE)
+            raise CodeRefused("inactive")
         promotion_code = active[0]
         coupon = self._objects[promotion_code["promotion"]["coupon"]]
         now = self.now()
         if (promotion_code["expires_at"] and promotion_code["expires_at"] <= now) or (
             coupon["redeem_by"] and coupon["redeem_by"] <= now
         ):
-            raise CodeRefused(EXPIRED_CODE)
+            raise CodeRefused("expired")
         for limited in (promotion_code, coupon):
             if limited["max_redemptions"] and limited["times_redeemed"] >= limited["max_redemptions"]:
-                raise CodeRefused(USED_UP_CODE)
+                raise CodeRefused("used_up")
         return promotion_code
 
     def discount_breakdown(self, session_id: str) -> dict[str, Any]:
@@ -326,7 +332,9 @@ class Coupons(HostedPayments):
 
     # ------------------------------------------------------------------ completion
 
-    def submit_payment(self, session_id: str, card_number: str = "4242 4242 4242 4242", **kwargs: Any):
+    def submit_payment(
+        self, session_id: str, card_number: str = "4242 4242 4242 4242", **kwargs: Any
+    ) -> CheckoutOutcome:
         """As :meth:`HostedPayments.submit_payment`; a session with nothing to pay completes without a card."""
         with self._operation():
             session = self._find("checkout.session", session_id, param="session")
