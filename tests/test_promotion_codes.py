@@ -306,7 +306,13 @@ def test_a_refused_code_is_shown_on_the_hosted_page_and_an_applied_one_in_the_su
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     _, _, html = call_wsgi(app, "GET", f"/c/pay/{session_id}")
-    assert b'id="cardNumber"' not in html and b"Complete order" in html
+    assert b'id="cardNumber"' not in html and b"Test cards" not in html and b"Complete order" in html
+    status, headers, _ = call_wsgi(
+        app, "POST", f"/c/pay/{session_id}", body=b"email=alice%40example.com&billingName=Alice",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 303 and headers["Location"].startswith(SUCCESS_URL)
+    assert codes_allowed.get(session_id)["payment_status"] == "no_payment_required"
 
 
 # -- discounts that do not account for the difference grant nothing -----------------------------

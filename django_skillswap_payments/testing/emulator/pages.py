@@ -175,7 +175,7 @@ def checkout_page(
     {error_html}
     <button id="submit" type="submit">{"Complete order" if free else f"Pay {amount}"}</button>
   </form>{_promotion_form(session, action, promotion_error)}
-  <p class="hint">Test cards: {cards}. Use any future expiry date and any CVC.</p>
+  {"" if free else f'<p class="hint">Test cards: {cards}. Use any future expiry date and any CVC.</p>'}
 </section>"""
     return _page(
         f"Checkout - {amount}", f'<main class="wrap">{_summary(session, line_items)}{form}</main>'
