@@ -1,6 +1,7 @@
-"""App configuration: registers the system checks, connects nothing at import time."""
+"""App configuration: registers the system checks; connects the receipts receiver only when ``RECEIPTS`` is on."""
 
 from django.apps import AppConfig
+from django.core import checks as django_checks
 
 
 class SkillswapPaymentsConfig(AppConfig):
@@ -9,6 +10,8 @@ class SkillswapPaymentsConfig(AppConfig):
     verbose_name = "SkillSwap payments"
 
     def ready(self) -> None:
-        from . import checks, conf  # noqa: F401  (conf hooks setting_changed)
+        from . import checks, conf, receipts, replication  # noqa: F401  (conf, replication hook setting_changed)
 
         checks.register()
+        django_checks.register(replication.check_replication_settings, checks.TAG)
+        receipts.connect_if_enabled()

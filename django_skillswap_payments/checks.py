@@ -10,7 +10,12 @@ Stable ids, reported by ``manage.py check``:
 * ``skillswap_payments.E006`` – a dotted-path hook cannot be imported.
 * ``skillswap_payments.E007`` – ``SKILLSWAP_PAYMENTS`` is not a dict.
 * ``skillswap_payments.E050`` – ``ALLOW_PROMOTION_CODES`` is not a boolean.
+* ``skillswap_payments.E060`` – ``RECEIPTS`` is on but the receipt templates cannot be loaded.
 * ``skillswap_payments.W001`` – unknown key in ``SKILLSWAP_PAYMENTS`` (probably a typo).
+* ``skillswap_payments.E070`` – the ``CONNECT`` setting is malformed.
+* ``skillswap_payments.E071`` – Connect is enabled without ``PLATFORM_FEE_PERCENT``.
+* ``skillswap_payments.E072`` – Connect is enabled with a key that cannot use Connect
+  (see :mod:`django_skillswap_payments.connect_settings`).
 """
 
 from __future__ import annotations
@@ -102,7 +107,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         except ImproperlyConfigured as exc:
             messages.append(checks.Error(str(exc), id=_id("E004")))
 
-    for key in ("PROFILE_RESOLVER", "RECIPIENT_RESOLVER", "STRIPE_HTTP_CLIENT", "STAFF_PERMISSION"):
+    for key in ("PROFILE_RESOLVER", "RECIPIENT_RESOLVER", "STRIPE_HTTP_CLIENT", "STAFF_PERMISSION", "EMAIL_RESOLVER"):
         path = getattr(payments_settings, key)
         if path is None and key == "STRIPE_HTTP_CLIENT":
             continue
@@ -166,9 +171,20 @@ def check_mongodb(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
     return []
 
 
+def check_connect(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Validate the ``CONNECT`` setting (no network access)."""
+    from .connect_settings import connect_problems
+
+    if not isinstance(getattr(settings, SETTINGS_NAME, None) or {}, dict):
+        return []  # E007, reported by check_settings
+    payments_settings.reload()
+    return [checks.Error(text, hint=hint, id=_id(code)) for code, text, hint in connect_problems()]
+
+
 def register() -> None:
     """Register the checks (called from ``AppConfig.ready``)."""
     checks.register(check_settings, TAG)
+    checks.register(check_connect, TAG)
     # Deliberately not tagged "database": Django skips those in a plain
     # ``manage.py check``, and an unreachable MongoDB is the misconfiguration
     # most worth reporting. The ping is bounded by MONGO_CHECK_TIMEOUT_SECONDS.
@@ -176,3 +192,6 @@ def register() -> None:
     from .services.promotions import check_promotion_settings
 
     checks.register(check_promotion_settings, TAG)
+    from .receipts import check_receipts
+
+    checks.register(check_receipts, TAG)

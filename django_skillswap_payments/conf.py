@@ -66,6 +66,13 @@ DEFAULTS: dict[str, Any] = {
     "STATUS_CACHE_SECONDS": None,
     "STAFF_PERMISSION": "rest_framework.permissions.IsAdminUser",
     "ALLOW_PROMOTION_CODES": False,
+    "RECEIPTS": False,
+    "RECEIPT_SHOWS_TIP_AMOUNT_TO_RECIPIENT": True,
+    "RECEIPT_FROM_EMAIL": None,
+    "EMAIL_RESOLVER": "django_skillswap_payments.users.email_for_profile",
+    "CONNECT": {"ENABLED": False},  # Stripe Connect payouts of tips: parsed in connect_settings.py
+    "WRITE_CONCERN": "majority",
+    "READ_PREFERENCE": "primary",
 }
 
 # Keys that may come from the process environment when the dict leaves them unset.
@@ -359,6 +366,7 @@ def ensure_mongo_connection() -> str:
 def _reload_on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTINGS_NAME:
         payments_settings.reload()
-        from . import gateway
+        from . import gateway, receipts
 
         gateway.reset_client()
+        receipts.connect_if_enabled()

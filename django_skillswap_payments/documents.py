@@ -69,10 +69,12 @@ class _PaymentsDocument(Document):
     @classmethod
     def _get_db(cls):
         from .conf import ensure_mongo_connection
+        from .replication import decision_options
 
         # An explicit db_alias (e.g. from mongoengine's switch_db) wins over the setting.
         alias = cls._meta.get("db_alias") or ensure_mongo_connection()
-        return get_db(alias)
+        # WRITE_CONCERN on every write, reads on the primary (see replication.py).
+        return get_db(alias).with_options(**decision_options())
 
 
 class PaymentProfile(_PaymentsDocument):
@@ -81,6 +83,18 @@ class PaymentProfile(_PaymentsDocument):
     django_user_id = StringField(required=True, unique=True)
     stripe_customer_id = StringField(unique=True, sparse=True)
     created_at = DateTimeField(default=utcnow)
+    # Stripe Connect (see services/connect.py): the recipient's Express account and its state.
+    connect_account_id = StringField(unique=True, sparse=True)
+    connect_details_submitted = BooleanField()
+    connect_charges_enabled = BooleanField()
+    connect_payouts_enabled = BooleanField()
+    connect_requirements_due = ListField(StringField())
+    # Creation time (Unix seconds) of the Stripe report the state above comes from: an older
+    # account.updated delivered late never overwrites a newer state.
+    connect_synced_at = IntField()
+    # Bumped when the account is disconnected, so the next onboarding creates a new account
+    # instead of Stripe replaying the old one under the same idempotency key.
+    connect_generation = IntField()
 
     meta = {"collection": "payment_profiles", "auto_create_index": False}
 
@@ -139,16 +153,43 @@ class Payment(_PaymentsDocument):
     discount_minor = IntField(default=0, min_value=0)
     promotion_code_id = StringField(null=True)
     coupon_id = StringField(null=True)
+    # Email receipts (RECEIPTS): role ("payer"/"recipient") -> {"to", "claimed_at", "sent_at"};
+    # the entry is claimed before sending so a re-dispatched signal never mails twice.
+    receipts_sent = DictField()
+    receipt_failures = ListField(DictField())
+    # Stripe Connect (see services/connect.py): where a tip's money goes.
+    destination_account_id = StringField()
+    application_fee_minor = IntField(min_value=0)
+    transfer_id = StringField()
+    payout_status = StringField(choices=("destination", "held", "paid_out", "reversed"))
+    # True for a tip the platform held (recipient not onboarded) and pays out with a Transfer.
+    payout_held = BooleanField()
+    # Set while one run of payments_pay_out_held_tips owns the tip's payout.
+    payout_claimed_at = DateTimeField()
 
     meta = {
         "collection": "payments",
         "auto_create_index": False,
+        # Each query's equality fields first, then its sort keys (``_id`` where it breaks ties),
+        # then the fields it only filters on (see docs/deployment.md, "Indexes").
         "indexes": [
-            {"fields": ["from_user_id", "transaction_type", "status"]},
+            # premium status: the latest completed, non-duplicate premium payment
+            {"fields": ["from_user_id", "transaction_type", "status", "duplicate_of", "-completed_at"]},
             {"fields": ["-created_at"]},
-            {"fields": ["from_user_id", "transaction_type", "-created_at"]},
-            {"fields": ["to_user_id", "transaction_type", "-created_at"]},
-            {"fields": ["signal_retry_needed"], "sparse": True},
+            # payment history, unfiltered / by type (also tips sent) / by status / by both
+            {"fields": ["from_user_id", "-created_at", "-id"]},
+            {"fields": ["from_user_id", "transaction_type", "-created_at", "-id"]},
+            {"fields": ["from_user_id", "status", "-created_at", "-id"]},
+            {"fields": ["from_user_id", "transaction_type", "status", "-created_at", "-id"]},
+            # tips received (and their count), filtered by status on the index keys
+            {"fields": ["to_user_id", "transaction_type", "-created_at", "-id", "status"]},
+            # payments whose signal must be re-dispatched: only the flagged ones are indexed
+            {
+                "fields": ["signal_retry_needed", "updated_at"],
+                "partialFilterExpression": {"signal_retry_needed": True},
+            },
+            # Connect: held tips waiting for their payout
+            {"fields": ["payout_status", "status"], "sparse": True},
         ],
     }
 
@@ -193,7 +234,7 @@ class Subscription(_PaymentsDocument):
     meta = {
         "collection": "subscriptions",
         "auto_create_index": False,
-        "indexes": [{"fields": ["user_id", "status"]}],
+        "indexes": [{"fields": ["user_id", "status", "-updated_at"]}],
     }
 
 

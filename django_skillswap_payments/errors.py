@@ -224,3 +224,19 @@ class GatewayError(PaymentError):
 
 
 GATEWAY_ERROR_KINDS = tuple(GatewayError.STATUS_BY_KIND)
+
+
+# -- Stripe Connect (services/connect.py) ---------------------------------------
+
+
+class ConnectNotEnabled(PaymentError):
+    code = "connect_not_enabled"
+    default_error = "Payouts are not enabled"
+    default_message = "This site does not pay tips out to their recipients"
+    http_status = 404
+
+
+class RecipientNotOnboarded(PaymentError):
+    code = "recipient_not_onboarded"
+    default_error = "Recipient cannot receive tips yet"
+    default_message = "The recipient has not finished setting up payouts"

@@ -191,3 +191,11 @@ def redispatch(payment_id: Any) -> list[tuple[Any, Any]]:
     payment_store.set_signal_retry_needed(payment.id, False)
     payment.signal_retry_needed = False
     return dispatch(payment)
+
+
+# -- Stripe Connect (services/connect.py) ----------------------------------------
+
+# A tip's money reached the recipient's connected account: a Stripe transfer exists.
+# Sent once per tip with ``payment`` and ``transfer_id`` (``tr_...``); not part of the
+# status signals above, so ``payments_redispatch_signals`` does not send it again.
+tip_paid_out = Signal()

@@ -40,6 +40,9 @@ urlpatterns = [
     *both_spellings("checkout/<str:session_id>/", views.CheckoutSessionView.as_view(), "checkout-session"),
     *both_spellings("checkout/<str:session_id>/cancel/", views.CheckoutCancelView.as_view(), "checkout-cancel"),
     *both_spellings("payments/history/", views.PaymentHistoryView.as_view(), "payment-history"),
+    # Stripe Connect (answer 404 while CONNECT["ENABLED"] is off)
+    *both_spellings("connect/onboard/", views.ConnectOnboardView.as_view(), "connect-onboard"),
+    *both_spellings("connect/status/", views.ConnectStatusView.as_view(), "connect-status"),
 ]
 
 if find_spec("drf_spectacular") is not None:

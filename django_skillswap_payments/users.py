@@ -100,3 +100,32 @@ def resolve_recipient(recipient_id: Any) -> Any:
     if recipient is None:
         raise RecipientNotFound()
     return recipient
+
+
+def email_for_profile(profile_id: Any) -> str | None:
+    """The address receipts for a payment profile go to: its Django user's ``email``.
+
+    The default ``EMAIL_RESOLVER``. ``None`` (no receipt) when the profile,
+    the user or the address is missing. Sites whose people live elsewhere
+    point ``EMAIL_RESOLVER`` at their own function of the same signature.
+    """
+    from django.contrib.auth import get_user_model
+
+    profile = profiles.get_profile(profile_id)
+    django_user_id = getattr(profile, "django_user_id", None)
+    if not django_user_id:
+        return None
+    user_model = get_user_model()
+    try:
+        pk = user_model._meta.pk.to_python(django_user_id)
+    except Exception:  # a profile made for a user of another kind of key
+        return None
+    email = user_model._default_manager.filter(pk=pk).values_list(
+        user_model.get_email_field_name(), flat=True
+    ).first()
+    return email or None
+
+
+def resolve_email(profile_id: Any) -> str | None:
+    """The receipt address of a payment profile, through the configured ``EMAIL_RESOLVER``."""
+    return _hook("EMAIL_RESOLVER")(profile_id)

@@ -20,6 +20,12 @@ INSTALLED_APPS = [
 # Django's own users live in SQL, as on a typical host site; payments live in MongoDB.
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
+# The receipt emails render Django templates from the app's templates directory.
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+
+# Django 6.1+ configures mail with MAILERS (older versions ignore it); tests read mail.outbox.
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 REST_FRAMEWORK = {

@@ -87,3 +87,24 @@ def test_checkout_start_urls_are_documented_as_plain_strings(anon_client):
     properties = schema["components"]["schemas"]["CheckoutStartSchema"]["properties"]
     for name in ("success_url", "cancel_url"):
         assert properties[name]["type"] == "string" and "format" not in properties[name]
+
+
+def test_schema_documents_the_connect_endpoints_when_connect_is_on(anon_client):
+    pytest.importorskip("drf_spectacular", reason="the schema route needs the 'openapi' extra")
+    from django.conf import settings
+    from django.test import override_settings
+
+    connect = {"ENABLED": True, "PLATFORM_FEE_PERCENT": "10"}
+    with override_settings(SKILLSWAP_PAYMENTS={**settings.SKILLSWAP_PAYMENTS, "CONNECT": connect}):
+        schema = anon_client.get("/api/payments/schema/", HTTP_ACCEPT="application/json").json()
+
+    onboard = schema["paths"]["/api/payments/connect/onboard/"]["post"]
+    assert set(schema["components"]["schemas"]["ConnectOnboard"]["required"]) == {"refresh_url", "return_url"}
+    assert "200" in onboard["responses"] and "400" in onboard["responses"]
+    status = schema["paths"]["/api/payments/connect/status/"]["get"]["responses"]["200"]
+    ref = status["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(schema["components"]["schemas"][ref]["properties"]) == {
+        "account_id", "details_submitted", "charges_enabled", "payouts_enabled", "requirements_due",
+    }
+    received = schema["components"]["schemas"]["Tip"]["properties"]
+    assert {"application_fee", "payout_amount", "payout_status"} <= set(received)

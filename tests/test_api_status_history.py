@@ -116,6 +116,10 @@ def test_tip_history_pagination_keeps_the_shape(alice, bob, alice_client):
     second = alice_client.get(TIP_HISTORY_URL, {"limit": 2, "before": first["tips_sent"][-1]["_id"]}).json()
     assert [t["_id"] for t in second["tips_sent"]] == [str(tips[0].id)]
     assert set(second) == {"tips_sent", "tips_received", "total_sent", "total_received"}
+    # Totals are counted for the first page only; an unknown `before` is ignored (a first page).
+    assert (second["total_sent"], second["total_received"]) == (None, None)
+    unknown = alice_client.get(TIP_HISTORY_URL, {"limit": 2, "before": "0" * 24}).json()
+    assert (unknown["tips_sent"], unknown["total_sent"]) == (first["tips_sent"], 3)
 
 
 @pytest.mark.parametrize(

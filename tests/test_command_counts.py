@@ -113,14 +113,30 @@ def test_a_mismatched_amount_is_still_refused(alice, anon_client):
     assert stored.status == "pending" and stored.metadata["mismatch"]["fields"] == ["amount"]
 
 
-@pytest.mark.parametrize("url", [TIP_HISTORY_URL, HISTORY_URL])
-def test_history_pages(alice, alice_client, bob, url):
+@pytest.mark.parametrize(
+    ("url", "first_page", "later_page"),
+    [
+        # profile, sent page, received page, both totals in one aggregation; later pages skip
+        # the totals and look up the anchor (`before`) once for both lists
+        (TIP_HISTORY_URL, 4, 4),
+        # profile, page; later pages add the anchor
+        (HISTORY_URL, 2, 3),
+    ],
+    ids=["tip-history", "payment-history"],
+)
+def test_history_pages(alice, alice_client, bob, url, first_page, later_page):
     sender = profile_of(alice)
     for _ in range(3):
         pending_payment(sender, kind="tip", recipient=profile_of(bob), amount="2.00")
-    # profile, then the page(s); the tip history adds the received page and both totals
-    with assert_mongo_commands(5 if url == TIP_HISTORY_URL else 2):
-        assert alice_client.get(url).status_code == 200
+    with assert_mongo_commands(first_page):
+        first = alice_client.get(url, {"limit": 2})
+    assert first.status_code == 200
+    last_id = (first.json().get("tips_sent") or first.json().get("results"))[-1]["_id"]
+    with assert_mongo_commands(later_page):
+        later = alice_client.get(url, {"limit": 2, "before": last_id})
+    assert later.status_code == 200
+    if url == TIP_HISTORY_URL:
+        assert (first.json()["total_sent"], later.json()["total_sent"]) == (3, None)
     assert repository.count_tips_sent(sender.id) == 3
 
 

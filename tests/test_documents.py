@@ -41,10 +41,12 @@ def test_ensure_indexes_is_idempotent_and_complete():
     first = repository.ensure_indexes()
     assert repository.ensure_indexes() == first
     info = Payment._get_collection().index_information()
-    assert [key for key, _ in info["from_user_id_1_transaction_type_1_status_1"]["key"]] == [
+    assert [key for key, _ in info["from_user_id_1_transaction_type_1_status_1_created_at_-1__id_-1"]["key"]] == [
         "from_user_id",
         "transaction_type",
         "status",
+        "created_at",
+        "_id",
     ]
     assert "created_at_-1" in info
     for name in ("stripe_session_id_1", "stripe_payment_intent_id_1", "open_checkout_slot_1"):

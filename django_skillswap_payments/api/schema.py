@@ -80,13 +80,18 @@ def only_payments_endpoints(endpoints: list[tuple], **kwargs: Any) -> list[tuple
     """Preprocessing hook: the schema route describes this app's views only, with their full paths.
 
     Each route is described once, in its canonical spelling (with the trailing slash);
-    the schema view itself is left out.
+    the schema view itself is left out, and so are the Connect endpoints while Connect is off.
     """
-    from .views import PaymentsAPIView  # the views import this module
+    from ..connect_settings import connect_enabled
+    from .views import ConnectAPIView, PaymentsAPIView  # the views import this module
+
+    with_connect = connect_enabled()
 
     def is_payments_view(callback: Any) -> bool:
         view_class = getattr(callback, "cls", None)
-        return isinstance(view_class, type) and issubclass(view_class, PaymentsAPIView)
+        if not isinstance(view_class, type) or not issubclass(view_class, PaymentsAPIView):
+            return False
+        return with_connect or not issubclass(view_class, ConnectAPIView)
 
     return [endpoint for endpoint in endpoints if is_payments_view(endpoint[3]) and endpoint[0].endswith("/")]
 
@@ -209,6 +214,20 @@ class PremiumStatusSchema(serializers.Serializer):
     status = serializers.CharField()
     subscription = PremiumPeriodSchema(allow_null=True)
     receipt = ReceiptSchema(required=False)
+
+
+class ConnectOnboardingSchema(serializers.Serializer):
+    account_id = serializers.CharField(help_text="The caller's Express account (acct_...)")
+    url = serializers.URLField(help_text="Stripe's onboarding page; single use, expires soon")
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class ConnectStatusSchema(serializers.Serializer):
+    account_id = serializers.CharField(allow_null=True)
+    details_submitted = serializers.BooleanField()
+    charges_enabled = serializers.BooleanField()
+    payouts_enabled = serializers.BooleanField()
+    requirements_due = serializers.ListField(child=serializers.CharField())
 
 
 def errors(*statuses: int) -> dict[int, type[serializers.Serializer]]:

@@ -36,6 +36,7 @@ from ..errors import (
     PaymentError,
 )
 from ..ids import to_object_id
+from ..money import from_minor_units
 from ..redirects import validate_redirect_url
 from .date_bounds import DateBoundField, is_date_only
 from .schema import field_type
@@ -203,6 +204,24 @@ class TipCheckoutSerializer(RequestSerializer):
     default_error = "Invalid request body"
 
 
+class ConnectOnboardSerializer(RequestSerializer):
+    """Body of ``connect/onboard/``: where Stripe's onboarding sends the user back to.
+
+    ``return_url`` when the user leaves onboarding (finished or not),
+    ``refresh_url`` when the link expired or was used: the page there should
+    ask for a new link.
+    """
+
+    refresh_url = RedirectURLField()
+    return_url = RedirectURLField()
+
+    field_errors = {
+        "refresh_url": (InvalidRedirectUrl, None),
+        "return_url": (InvalidRedirectUrl, None),
+    }
+    default_error = "Invalid request body"
+
+
 class PageQuerySerializer(RequestSerializer):
     """``?limit=&before=``: page size and the id of the last item already shown."""
 
@@ -294,6 +313,33 @@ class AwareDateTimeField(serializers.Field):
         return as_aware(value)
 
 
+@field_type("number")
+class MinorAmountField(serializers.Field):
+    """An amount stored in minor units, rendered in major units like ``amount`` (``None`` stays ``null``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        return instance
+
+    def to_representation(self, payment: Any) -> Decimal | None:
+        return _payout_amounts(payment).get(self.field_name)
+
+
+def _payout_amounts(payment: Any) -> dict[str, Decimal]:
+    fee = getattr(payment, "application_fee_minor", None)
+    if fee is None:
+        return {}
+    return {
+        "application_fee": from_minor_units(fee, payment.currency),
+        "payout_amount": from_minor_units(max(payment.amount_minor - fee, 0), payment.currency),
+    }
+
+
+PAYOUT_FIELDS = ("application_fee", "payout_amount", "payout_status")
+
+
 class TipSerializer(serializers.Serializer):
     """A tip in the legacy ``tip/history`` item shape."""
 
@@ -307,6 +353,20 @@ class TipSerializer(serializers.Serializer):
     created_at = AwareDateTimeField()
     # When the checkout stops taking payments: a pending item past it will not be paid.
     expires_at = AwareDateTimeField(source="checkout_expiry", allow_null=True)
+    # Stripe Connect: what the recipient gets of the tip. Present only on tips Connect
+    # routed, so items without Connect keep their exact shape.
+    application_fee = MinorAmountField(required=False, help_text="The platform's fee (Connect only)")
+    payout_amount = MinorAmountField(required=False, help_text="What the recipient receives (Connect only)")
+    payout_status = serializers.CharField(
+        read_only=True, required=False, help_text="destination, held, paid_out or reversed (Connect only)"
+    )
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not getattr(instance, "payout_status", None):
+            for name in PAYOUT_FIELDS:
+                data.pop(name, None)
+        return data
 
 
 class PaymentSerializer(TipSerializer):
@@ -331,8 +391,13 @@ class CheckoutStatusSerializer(serializers.Serializer):
 class TipHistorySerializer(serializers.Serializer):
     tips_sent = TipSerializer(many=True, read_only=True)
     tips_received = TipSerializer(many=True, read_only=True)
-    total_sent = serializers.IntegerField(read_only=True)
-    total_received = serializers.IntegerField(read_only=True)
+    # Counted on the first page only (no ``before``); later pages carry null.
+    total_sent = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="All tips sent; null on pages after the first."
+    )
+    total_received = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="All paid tips received; null on pages after the first."
+    )
 
 
 class PaymentPageSerializer(serializers.Serializer):

@@ -18,7 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import services, users, webhooks
+from ..connect_settings import connect_enabled
 from ..errors import PaymentError, WebhookProcessingFailed
+from ..services import connect
 from . import schema as openapi
 from . import serializers as s
 from .content import ExactJSONParser, ExactJSONRenderer
@@ -163,6 +165,45 @@ class CheckoutCancelView(PaymentsAPIView):
         s.validate_session_id(session_id)
         payment = services.cancel_checkout_session(self.existing_profile(), session_id)
         return Response(s.CheckoutStatusSerializer(payment).data)
+
+
+# -- Stripe Connect ---------------------------------------------------------------
+
+
+class ConnectAPIView(PaymentsAPIView):
+    """Connect endpoints: with Connect off they answer like any unknown path, before authentication."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not connect_enabled():
+            return not_found(request)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class ConnectOnboardView(ConnectAPIView):
+    """POST ``connect/onboard/``: the caller's Express account (created once) and an onboarding URL."""
+
+    throttle_classes = ()
+
+    @openapi.document(request=s.ConnectOnboardSerializer,
+                      responses={200: openapi.ConnectOnboardingSchema,
+                                 **openapi.errors(400, 401, 404, 413, 415, 429, 500, 502, 503)})
+    def post(self, request):
+        data = self.body(s.ConnectOnboardSerializer)
+        with checkout_allowance(request, self):
+            onboarding = connect.start_onboarding_for_user(request.user, **data)
+        return Response({
+            "account_id": onboarding.account_id,
+            "url": onboarding.url,
+            "expires_at": onboarding.expires_at,
+        })
+
+
+class ConnectStatusView(ConnectAPIView):
+    """GET ``connect/status/``: where the caller's onboarding stands."""
+
+    @openapi.document(responses={200: openapi.ConnectStatusSchema, **openapi.errors(401, 404, 502, 503)})
+    def get(self, request):
+        return Response(connect.account_status(self.existing_profile()))
 
 
 def _json_error(error: str, message: str | None = None, *, status: int, **headers: str) -> JsonResponse:

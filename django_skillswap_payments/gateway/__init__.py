@@ -191,6 +191,12 @@ def create_checkout_session(
     }
     if customer_id:
         params["customer"] = customer_id
+    destination = getattr(payment, "destination_account_id", None)
+    if destination and not getattr(payment, "payout_held", None):
+        # Stripe Connect destination charge (services/connect.py decided the routing and fee).
+        params["payment_intent_data"]["transfer_data"] = {"destination": destination}
+        if payment.application_fee_minor:
+            params["payment_intent_data"]["application_fee_amount"] = int(payment.application_fee_minor)
     if expires_at is not None:
         params["expires_at"] = int(expires_at.timestamp())
     if allow_promotion_codes:
@@ -233,6 +239,10 @@ def create_refund(payment: Any, *, reason: str | None = None) -> stripe.Refund:
     }
     if reason in STRIPE_REFUND_REASONS:
         params["reason"] = reason
+    if getattr(payment, "destination_account_id", None) and not getattr(payment, "payout_held", None):
+        # A Connect destination charge: take the money back from the recipient, fee included.
+        params["reverse_transfer"] = True
+        params["refund_application_fee"] = True
     with _stripe_errors():
         return get_client().v1.refunds.create(
             params, {"idempotency_key": f"skillswap-refund-{payment.id}"}

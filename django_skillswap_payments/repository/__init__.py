@@ -22,7 +22,6 @@ repository; repository.ensure_indexes()`` keeps working.
 
 from __future__ import annotations
 
-from ..documents import ALL_DOCUMENTS
 from ..states import ALLOWED_PREVIOUS
 from .history import (
     DEFAULT_PAGE_SIZE,
@@ -33,6 +32,7 @@ from .history import (
     tips_received,
     tips_sent,
 )
+from .indexes import IndexReport, build_indexes, obsolete_indexes
 from .legacy import (
     BackfillReport,
     active_legacy_subscription,
@@ -74,26 +74,26 @@ from .webhook_log import (
 )
 
 
-def ensure_indexes() -> dict[str, list[str]]:
+def ensure_indexes(*, drop_obsolete: bool = False) -> dict[str, list[str]]:
     """Create every index the documents declare; return index names per collection.
 
-    Completed premium payments stored before the ``premium_holder`` index
-    existed are then given their key (:func:`.payments.adopt_premium_holders`),
-    so the one-completed-premium-per-user rule covers them too. Safe to run
-    repeatedly (MongoDB ignores indexes that already exist).
+    Indexes a collection still has but no document declares any more are
+    left in place (servers of an older release may still query with them)
+    unless ``drop_obsolete`` is true; see :func:`.indexes.build_indexes` for
+    the report of both. Completed premium payments stored before the
+    ``premium_holder`` index existed are then given their key
+    (:func:`.payments.adopt_premium_holders`), so the one-completed-premium-per-user
+    rule covers them too. Safe to run repeatedly (MongoDB ignores indexes that already exist).
     """
-    created: dict[str, list[str]] = {}
-    for document in ALL_DOCUMENTS:
-        document.ensure_indexes()
-        collection = document._get_collection()
-        created[collection.name] = sorted(collection.index_information())
+    report = build_indexes(drop_obsolete=drop_obsolete)
     adopt_premium_holders()
-    return created
+    return report.present
 
 
 __all__ = [
     "ALLOWED_PREVIOUS",
     "BackfillReport",
+    "IndexReport",
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "MAX_PAYLOAD_COPY_CHARS",
@@ -101,6 +101,7 @@ __all__ = [
     "adopt_premium_holders",
     "attach_checkout_session",
     "backfill_minor_units",
+    "build_indexes",
     "count_tips_received",
     "count_tips_sent",
     "create_payment_transaction",
@@ -118,6 +119,7 @@ __all__ = [
     "get_webhook_event",
     "has_completed_premium",
     "latest_completed_premium",
+    "obsolete_indexes",
     "payment_history",
     "payments_needing_signal_retry",
     "premium_holder_of",

@@ -1,13 +1,16 @@
 """Payments read as newest-first pages: tips sent and received, payment history.
 
 Pages are ordered by ``(-created_at, -_id)`` and continue from the id of the
-last item already shown (``before``), so inserts never shift a page.
+last item already shown (``before``), so inserts never shift a page. They
+decide nothing, so they are read with ``READ_PREFERENCE`` (see
+:mod:`django_skillswap_payments.replication`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
@@ -15,19 +18,39 @@ from mongoengine.queryset.visitor import Q
 
 from ..conf import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from ..documents import TRANSACTION_TIP, Payment
-from .payments import get_payment
+from ..ids import to_object_id
+from ..replication import history_read_preference
+
+
+@dataclass(frozen=True)
+class PageAnchor:
+    """Where a page continues: just after the payment with this ``created_at`` and ``_id``."""
+
+    created_at: dt.datetime
+    id: ObjectId
+
+
+def page_anchor(before: Any) -> PageAnchor | None:
+    """The anchor of the payment id ``before`` (one lookup by ``_id``); ``None`` when unknown."""
+    if before is None or isinstance(before, PageAnchor):
+        return before
+    oid = to_object_id(before)
+    if oid is None:
+        return None
+    anchor = Payment.objects(id=oid).read_preference(history_read_preference()).only("created_at").first()
+    return PageAnchor(anchor.created_at, anchor.id) if anchor is not None else None
 
 
 def _page(queryset, *, limit: int, before: Any = None):
-    """Newest-first page of ``queryset`` ending just before the payment id ``before``."""
+    """Newest-first page of ``queryset`` ending just before ``before`` (a payment id or its anchor)."""
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-    if before is not None:
-        anchor = get_payment(before)
-        if anchor is not None:
-            queryset = queryset.filter(
-                Q(created_at__lt=anchor.created_at)
-                | (Q(created_at=anchor.created_at) & Q(id__lt=anchor.id))
-            )
+    anchor = page_anchor(before)
+    if anchor is not None:
+        queryset = queryset.filter(
+            Q(created_at__lt=anchor.created_at)
+            | (Q(created_at=anchor.created_at) & Q(id__lt=anchor.id))
+        )
+    queryset = queryset.read_preference(history_read_preference())
     return list(queryset.order_by("-created_at", "-id").limit(limit))
 
 
@@ -71,6 +94,35 @@ def count_tips_sent(user_id: ObjectId, statuses: Iterable[str] | None = None) ->
 def count_tips_received(user_id: ObjectId, statuses: Iterable[str] | None = None) -> int:
     """Number of tips the user received (optionally only in ``statuses``)."""
     return _tips_received_query(user_id, statuses).count()
+
+
+def tip_totals(user_id: ObjectId, received_statuses: Iterable[str]) -> tuple[int, int]:
+    """Numbers of tips the user sent (any status) and received (in ``received_statuses``).
+
+    One aggregation: each count is a ``$match`` on the equality fields of an
+    index that also holds every filtered field (see ``documents.py``), so
+    MongoDB counts index keys without reading a payment.
+    """
+    sent = {"from_user_id": user_id, "transaction_type": TRANSACTION_TIP}
+    received = {
+        "to_user_id": user_id,
+        "transaction_type": TRANSACTION_TIP,
+        "status": {"$in": list(received_statuses)},
+    }
+    pipeline = [
+        {"$match": sent},
+        {"$count": "total"},
+        {"$set": {"list": "sent"}},
+        {"$unionWith": {
+            "coll": Payment._get_collection_name(),
+            "pipeline": [{"$match": received}, {"$count": "total"}, {"$set": {"list": "received"}}],
+        }},
+    ]
+    totals = {"sent": 0, "received": 0}
+    collection = Payment._get_collection().with_options(read_preference=history_read_preference())
+    for document in collection.aggregate(pipeline):
+        totals[document["list"]] = document["total"]
+    return totals["sent"], totals["received"]
 
 
 def payment_history(

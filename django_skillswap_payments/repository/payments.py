@@ -95,8 +95,9 @@ def create_pending_payment(
     message: str | None = None,
     open_checkout_slot: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    **payout: Any,
 ) -> Payment:
-    """Insert a new ``pending`` payment.
+    """Insert a new ``pending`` payment; ``payout`` holds the Connect routing of a tip.
 
     Raises ``mongoengine.errors.NotUniqueError`` when ``open_checkout_slot``
     is already held by another pending payment.
@@ -116,6 +117,7 @@ def create_pending_payment(
         open_checkout_slot=open_checkout_slot,
         created_at=now,
         updated_at=now,
+        **payout,
     )
     payment.save(force_insert=True)
     return payment

@@ -170,7 +170,13 @@ def finish_webhook_event(event_id: str, status: str, *, error: str | None = None
 def webhook_events(
     *, statuses: Iterable[str] = (WEBHOOK_FAILED,), limit: int = 100
 ) -> list[WebhookEvent]:
-    """Recorded events in ``statuses`` (failed ones by default), oldest first."""
-    return list(
-        WebhookEvent.objects(status__in=list(statuses)).order_by("received_at").limit(limit)
-    )
+    """Recorded events in ``statuses`` (failed ones by default), oldest first.
+
+    One query per status (an operator asks for one or two), each an equality
+    on the ``(status, received_at)`` index read in its order, merged here.
+    """
+    events: list[WebhookEvent] = []
+    for status in dict.fromkeys(statuses):
+        events += WebhookEvent.objects(status=status).order_by("received_at").limit(limit)
+    events.sort(key=lambda event: event.received_at)
+    return events[:limit]

@@ -45,6 +45,7 @@ from ..errors import (
 from ..money import parse_amount
 from ..repository import payments as payment_store
 from ..repository import profiles
+from . import connect
 from .cancellation import close_checkout, fetch_session, settle_closed_checkout
 from .promotions import offers_promotion_codes
 from .reads import is_premium
@@ -365,6 +366,7 @@ def start_tip_checkout_for_user(
     value = parse_tip_amount(amount)
     text = clean_tip_message(message)
     recipient = users.resolve_recipient(to_user_id)
+    connect.tip_payment_fields(recipient, value, payments_settings.currency)  # refuses before any write
     return _open_tip(
         users.resolve_profile(user), recipient, value, text,
         success_url=success_url, cancel_url=cancel_url,
@@ -376,6 +378,7 @@ def _open_tip(
 ) -> CheckoutStart:
     if recipient.id == profile.id:
         raise SelfTipNotAllowed()
+    payout = connect.tip_payment_fields(recipient, amount, payments_settings.currency)
     payment = payment_store.create_pending_payment(
         transaction_type=TRANSACTION_TIP,
         from_user_id=profile.id,
@@ -383,6 +386,7 @@ def _open_tip(
         amount=amount,
         currency=payments_settings.currency,
         message=message,
+        **payout,
     )
     return _open_session(
         payment,

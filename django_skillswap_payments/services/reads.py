@@ -86,19 +86,26 @@ def get_tip_history(
     """Tips sent and received, newest first, as ``{tips_sent, tips_received, total_sent, total_received}``.
 
     Sent tips include every status (the sender sees abandoned attempts);
-    received tips include only completed and refunded ones. Totals count all
-    matching tips, not just this page. ``before`` is the id of the last tip
-    of the previous page (applied to both lists).
+    received tips include only completed and refunded ones. ``before`` is the
+    id of the last tip of the previous page (applied to both lists). The first
+    page carries the totals (all matching tips, not just this page); later
+    pages carry ``None`` instead, so paging through a long history never
+    counts it again. An unknown ``before`` is ignored: the answer is the first page.
     """
     if profile is None:
         return {**EMPTY_TIP_HISTORY, "tips_sent": [], "tips_received": []}
+    anchor = history.page_anchor(before)
+    if anchor is None:
+        total_sent, total_received = history.tip_totals(profile.id, RECEIVED_TIP_STATUSES)
+    else:
+        total_sent = total_received = None
     return {
-        "tips_sent": history.tips_sent(profile.id, limit=limit, before=before),
+        "tips_sent": history.tips_sent(profile.id, limit=limit, before=anchor),
         "tips_received": history.tips_received(
-            profile.id, limit=limit, before=before, statuses=RECEIVED_TIP_STATUSES
+            profile.id, limit=limit, before=anchor, statuses=RECEIVED_TIP_STATUSES
         ),
-        "total_sent": history.count_tips_sent(profile.id),
-        "total_received": history.count_tips_received(profile.id, statuses=RECEIVED_TIP_STATUSES),
+        "total_sent": total_sent,
+        "total_received": total_received,
     }
 
 

@@ -37,7 +37,7 @@ from ..money import normalize_currency
 from ..repository import completion
 from ..repository import payments as payment_store
 from ..states import ALLOWED_PREVIOUS
-from . import premium, promotions
+from . import connect, premium, promotions
 
 logger = logging.getLogger("django_skillswap_payments.services")
 
@@ -83,6 +83,7 @@ def _announce(updated: Payment) -> None:
     if updated.is_premium:
         premium.forget_premium_status(updated.from_user_id)
     signals.dispatch(updated)
+    connect.after_completion(updated)
 
 
 def _finish(payment: Payment, updated: Payment | None) -> TransitionResult:
@@ -369,4 +370,6 @@ def refund_payment(payment_or_lookup: Any, *, reason: str | None = None) -> Tran
         # A promotion code made it free: there is no charge to refund, only the grant to revoke.
         return mark_payment_refunded(payment)
     refund = gateway.create_refund(payment, reason=reason)
-    return mark_payment_refunded(payment, refund_id=stripe_facts.stripe_id(refund))
+    result = mark_payment_refunded(payment, refund_id=stripe_facts.stripe_id(refund))
+    connect.reverse_payout(result.payment)
+    return result

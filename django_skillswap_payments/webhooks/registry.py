@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..stripe_facts import StripeEvent
-from . import charges, checkout, legacy
+from . import charges, checkout, connect, legacy
 from .outcome import Outcome
 
 HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {
     **checkout.HANDLERS,
     **charges.HANDLERS,
     **legacy.HANDLERS,
+    **connect.HANDLERS,
 }

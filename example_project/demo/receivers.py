@@ -26,6 +26,7 @@ def connect() -> None:
     signals.payment_failed.connect(on_payment_failed, dispatch_uid="demo.payment_failed")
     signals.payment_refunded.connect(on_payment_refunded, dispatch_uid="demo.payment_refunded")
     signals.duplicate_payment_refunded.connect(on_duplicate_refunded, dispatch_uid="demo.duplicate_refunded")
+    signals.tip_paid_out.connect(on_tip_paid_out, dispatch_uid="demo.tip_paid_out")
 
 
 def on_premium_completed(sender, payment, from_user_id, amount_minor, currency, **kwargs):
@@ -64,6 +65,11 @@ def on_payment_refunded(sender, payment, from_user_id, amount_minor, currency, *
 def on_duplicate_refunded(sender, payment, from_user_id, amount_minor, currency, **kwargs):
     # Premium stays: it was granted by the user's first payment.
     _notify(from_user_id, "refunded", payment, f"You paid for Premium twice; we refunded the second payment of {_money(amount_minor, currency)}.")
+
+
+def on_tip_paid_out(sender, payment, transfer_id, **kwargs):
+    received = payment.amount_minor - (payment.application_fee_minor or 0)
+    _notify(payment.to_user_id, "tip_paid_out", payment, f"{_money(received, payment.currency)} of a tip was paid out to your account.")
 
 
 # Why a checkout ended unpaid, in words (failure_reason of a final payment_failed).

@@ -57,6 +57,43 @@ class NotificationsView(APIView):
         )
 
 
+class ReceiptsView(APIView):
+    """The last receipt emails sent to the current user, read back from the demo's mail files."""
+
+    def get(self, request):
+        address = (request.user.email or "").lower()
+        found = [receipt for receipt in read_mail_files(settings.EMAIL_DIR) if address in receipt["to"]]
+        return Response(found[:20])
+
+
+MAIL_FILE_SEPARATOR = "-" * 79
+
+
+def read_mail_files(directory) -> list[dict]:
+    """Every message Django's file-based mail backend wrote to ``directory``, newest first."""
+    from email import message_from_string, policy
+    from email.utils import getaddresses, parsedate_to_datetime
+    from pathlib import Path
+
+    messages = []
+    for path in sorted(Path(directory).glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True):
+        for chunk in path.read_text(encoding="utf-8", errors="replace").split(MAIL_FILE_SEPARATOR):
+            if not chunk.strip():
+                continue
+            message = message_from_string(chunk.strip() + "\n", policy=policy.default)
+            text = message.get_body(preferencelist=("plain",))
+            messages.append(
+                {
+                    "subject": str(message["Subject"] or ""),
+                    "to": [addr.lower() for _, addr in getaddresses([str(message["To"] or "")])],
+                    "date": parsedate_to_datetime(message["Date"]).isoformat() if message["Date"] else None,
+                    "text": text.get_content() if text is not None else "",
+                }
+            )
+    messages.sort(key=lambda m: m["date"] or "", reverse=True)
+    return messages
+
+
 # Shown only when the front end has not been built (its export has the real page).
 _PLAIN_NOT_FOUND = b"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Page not found</title></head>

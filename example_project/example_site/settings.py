@@ -16,6 +16,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import django
 from dotenv import load_dotenv
 
 from .machine_secrets import machine_secret
@@ -109,7 +110,31 @@ SKILLSWAP_PAYMENTS = {
     "CURRENCY": "usd",
     # The premium Checkout page takes promotion codes (rundemo seeds two in the emulator).
     "ALLOW_PROMOTION_CODES": True,
+    # Email receipts for payers and tip recipients, written to files (see EMAIL_DIR below).
+    "RECEIPTS": True,
+    # Tips reach their recipients through Stripe Connect; the platform keeps 10 % (at least $0.30).
+    # Tips to members who have not set up payouts yet are held and paid out once they have.
+    "CONNECT": {
+        "ENABLED": True,
+        "PLATFORM_FEE_PERCENT": "10",
+        "MINIMUM_FEE_MINOR": 30,
+        "REQUIRE_ONBOARDED_RECIPIENT": False,
+    },
 }
+
+# Mail is written to files instead of being sent; the demo's receipts page reads them.
+EMAIL_DIR = VAR_DIR / "emails"
+DEFAULT_FROM_EMAIL = "SkillSwap <receipts@skillswap.example>"
+if django.VERSION >= (6, 1):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(EMAIL_DIR)},
+        }
+    }
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(EMAIL_DIR)
 if STRIPE_EMULATED:
     SKILLSWAP_PAYMENTS.update(
         {

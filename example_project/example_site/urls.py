@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/auth/me/", views.MeView.as_view(), name="me"),
     path("api/demo/recipients/", views.RecipientsView.as_view(), name="demo-recipients"),
     path("api/demo/notifications/", views.NotificationsView.as_view(), name="demo-notifications"),
+    path("api/demo/receipts/", views.ReceiptsView.as_view(), name="demo-receipts"),
 ]
 
 if settings.STRIPE_EMULATED:

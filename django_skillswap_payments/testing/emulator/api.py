@@ -42,6 +42,8 @@ class Response:
 class _Context:
     base_url: str
     args: dict[str, str] = field(default_factory=dict)
+    #: The ``Stripe-Account`` header: the connected account a request acts on.
+    account: str | None = None
 
 
 @dataclass
@@ -141,6 +143,30 @@ ROUTES: list[Route] = [
         P.PromotionCodeModifyParams,
         lambda e, p, c: e.update_promotion_code(c.args["code"], p),
     ),
+    # Connect (accounts.py, transfers.py)
+    _route("POST", "/v1/accounts", P.AccountCreateParams, lambda e, p, c: e.create_account(p)),
+    _route("GET", "/v1/accounts/{account}", P.AccountRetrieveParams, _retrieve("account", "account")),
+    _route(
+        "POST",
+        "/v1/account_links",
+        P.AccountLinkCreateParams,
+        lambda e, p, c: e.create_account_link(p, base_url=c.base_url),
+    ),
+    _route("POST", "/v1/transfers", P.TransferCreateParams, lambda e, p, c: e.create_transfer(p)),
+    _route(
+        "GET",
+        "/v1/transfers",
+        P.TransferListParams,
+        lambda e, p, c: _ListResult("/v1/transfers", e.list_transfers(p)),
+    ),
+    _route("GET", "/v1/transfers/{id}", P.TransferRetrieveParams, _retrieve("transfer", "id")),
+    _route(
+        "POST",
+        "/v1/transfers/{id}/reversals",
+        P.TransferCreateReversalParams,
+        lambda e, p, c: e.create_transfer_reversal(c.args["id"], p),
+    ),
+    _route("GET", "/v1/balance", P.BalanceRetrieveParams, lambda e, p, c: e.retrieve_balance(c.account)),
 ]
 
 #: Fields that ``expand[]`` may replace with the object they reference.
@@ -169,6 +195,7 @@ EXPANDABLE: dict[str, frozenset] = {
             "on_behalf_of",
             "payment_intent",
             "review",
+            "transfer",
         }
     ),
     "refund": frozenset({"balance_transaction", "charge", "payment_intent"}),
@@ -274,7 +301,8 @@ def _serve(
     record.params = dict(params)
     expand = params.pop("expand", None) or []
     try:
-        result = route.handler(emulator, params, _Context(base_url=base_url, args=args))
+        context = _Context(base_url=base_url, args=args, account=headers.get("stripe-account"))
+        result = route.handler(emulator, params, context)
         response = Response(200, response_headers, _dump(_render(emulator, result, expand, params)))
     except StripeError as exc:
         response = _error_response(exc, record.request_id, response_headers)

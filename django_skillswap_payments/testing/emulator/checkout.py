@@ -110,6 +110,7 @@ class CheckoutSessions(EmulatorStore):
                     f"{objects.format_amount(minimum, currency)} {currency}",
                     param="line_items",
                 )
+            self._check_destination(intent_data, amount)
 
             session_id = self.new_id("cs_test_a1", 56)
             base = (self.public_url or base_url or DEFAULT_PUBLIC_URL).rstrip("/")

@@ -36,6 +36,9 @@ RESOURCE_CLASSES: dict[str, type] = {
     "event": stripe.Event,
     "item": stripe.LineItem,
     "price": stripe.Price,
+    "account": stripe.Account,
+    "transfer": stripe.Transfer,
+    "transfer_reversal": stripe.TransferReversal,
 }
 
 #: Declared fields that Stripe leaves out of the default representation.
@@ -58,6 +61,9 @@ NOT_RETURNED_BY_DEFAULT: dict[str, frozenset] = {
     "price": frozenset({"currency_options", "deleted", "tiers"}),
     "payment_intent": frozenset(),
     "refund": frozenset(),
+    "account": frozenset({"deleted", "external_accounts"}),
+    "transfer": frozenset(),
+    "transfer_reversal": frozenset(),
 }
 
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$", "inr": "₹"}

@@ -297,6 +297,7 @@ class HostedPayments(CheckoutSessions, Customers):
             last_payment_error=None,
             next_action=None,
         )
+        self._settle_destination(intent, charge, extras.payment_intent_data)
         session.update(
             status="complete",
             payment_status="paid",

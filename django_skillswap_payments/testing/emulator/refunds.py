@@ -77,6 +77,7 @@ class Refunds(EmulatorStore):
             }
             charge["amount_refunded"] += amount
             charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+            self._after_refund(charge, refund, params)
             self._emit("refund.created", refund)
             self._emit("charge.refunded", charge, previous_attributes=previous)
             return refund

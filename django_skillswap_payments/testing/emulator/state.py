@@ -3,8 +3,10 @@
 The account is assembled from one mixin per concern: the object store and its
 plumbing (:mod:`.store`), then one per resource family -- customers
 (:mod:`.customers`), Checkout Sessions (:mod:`.checkout`), hosted-page payments
-with their PaymentIntents and charges (:mod:`.payments`), coupons and
-promotion codes (:mod:`.coupons`), refunds (:mod:`.refunds`) and events (:mod:`.events`).  This module adds the ways in
+with their PaymentIntents and charges (:mod:`.payments`), coupons and promotion
+codes (:mod:`.coupons`), refunds (:mod:`.refunds`), events (:mod:`.events`), and
+Connect: accounts with their onboarding (:mod:`.accounts`) and transfers with
+balances (:mod:`.transfers`).  This module adds the ways in
 (in-process client, stripe client, WSGI app) and keeps the names other modules
 and users import from here.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .accounts import ConnectAccounts
 from .checkout import DEFAULT_PUBLIC_URL, CheckoutSessions
 from .coupons import Coupons
 from .customers import Customers
@@ -20,6 +23,7 @@ from .events import Events
 from .payments import CheckoutOutcome, HostedPayments
 from .refunds import Refunds
 from .store import IdempotentResult, InjectedFailure, RecordedRequest, filter_created
+from .transfers import Transfers
 
 __all__ = [
     "DEFAULT_PUBLIC_URL",
@@ -32,7 +36,9 @@ __all__ = [
 ]
 
 
-class StripeEmulator(Coupons, HostedPayments, CheckoutSessions, Customers, Refunds, Events):
+class StripeEmulator(
+    Coupons, HostedPayments, CheckoutSessions, Customers, Refunds, Events, ConnectAccounts, Transfers
+):
     """A stateful, in-memory stand-in for the slice of Stripe's API the app uses.
 
     ``api_keys``: accepted secret keys (default: any ``sk_test_``/``rk_test_`` key).

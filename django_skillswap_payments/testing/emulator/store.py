@@ -267,6 +267,13 @@ class EmulatorStore:
     def _on_operation_start(self) -> None:
         """Bring time-driven state up to date; families with such state extend this."""
 
+    # Connect hooks of the charge and refund families, filled in by :mod:`.transfers`.
+    def _check_destination(self, intent_data: Mapping[str, Any], amount: int) -> None: ...
+
+    def _settle_destination(self, intent: dict[str, Any], charge: dict[str, Any], intent_data: Mapping[str, Any]) -> None: ...
+
+    def _after_refund(self, charge: dict[str, Any], refund: dict[str, Any], params: Mapping[str, Any]) -> None: ...
+
     # ------------------------------------------------------------------ persistence
 
     def _save_state(self) -> None:
@@ -344,7 +351,9 @@ class EmulatorStore:
         obj: Mapping[str, Any],
         *,
         previous_attributes: Mapping[str, Any] | None = None,
+        account: str | None = None,
     ) -> None:
+        """Store and queue an event; ``account`` names the connected account it happened on."""
         request_id, idempotency_key = getattr(self._local, "request", (None, None))
         event = objects.event(
             id=self.new_id("evt_"),
@@ -357,6 +366,8 @@ class EmulatorStore:
             idempotency_key=idempotency_key,
             previous_attributes=previous_attributes,
         )
+        if account is not None:
+            event["account"] = account
         self._store(event)
         self._local.events.append(event)
 

@@ -14,7 +14,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
-from . import pages
+from . import connect_pages, pages
 from .api import handle_api_request
 from .coupons import CodeRefused
 from .errors import StripeError
@@ -70,6 +70,8 @@ class EmulatorWSGIApp:
             )
         if path.startswith("/c/pay/"):
             return self._hosted_page(start_response, method, path, body, script_name)
+        if path.startswith("/connect/onboard/"):
+            return self._onboarding_page(start_response, method, path, body, script_name)
         if path == "/_emulator/health":
             return self._respond(start_response, 200, _json_headers(), b'{"status": "ok"}')
         return self._respond(start_response, 404, _json_headers(), _not_found_body(environ, path))
@@ -143,6 +145,22 @@ class EmulatorWSGIApp:
             )
             return self._html(start_response, 200, html)
         return self._redirect(start_response, page_url)
+
+    def _onboarding_page(
+        self, start_response: StartResponse, method: str, path: str, body: bytes, script_name: str
+    ) -> Iterable[bytes]:
+        token = path[len("/connect/onboard/") :].strip("/")
+        link, usable = self.emulator.account_link(token)
+        if link is None:
+            return self._html(start_response, 404, connect_pages.link_not_found_page())
+        if method == "POST":
+            outcome = dict(parse_qsl(body.decode("utf-8"))).get("outcome")
+            target = self.emulator.use_account_link(token, submit=outcome == "submit")
+            return self._redirect(start_response, target or link.refresh_url)
+        if not usable:
+            return self._redirect(start_response, link.refresh_url)
+        action = f"{script_name}/connect/onboard/{quote(token)}"
+        return self._html(start_response, 200, connect_pages.onboarding_page(link.account, action=action))
 
     def _show(
         self, start_response: StartResponse, session: Mapping[str, Any], page_url: str

@@ -20,8 +20,12 @@ class Command(BaseCommand):
         User = get_user_model()
         for username, first, last, role in DEMO_USERS:
             user, created = User.objects.get_or_create(
-                username=username, defaults={"first_name": first, "last_name": last}
+                username=username,
+                defaults={"first_name": first, "last_name": last, "email": f"{username}@skillswap.example"},
             )
+            if not user.email:  # accounts made before the demo sent receipts
+                user.email = f"{username}@skillswap.example"
+                user.save(update_fields=["email"])
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save()

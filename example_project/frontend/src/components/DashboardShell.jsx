@@ -21,7 +21,9 @@ const NAV = [
   { href: "/dashboard/", label: "Overview", exact: true },
   { href: "/dashboard/subscription/", label: "Subscription" },
   { href: "/dashboard/tips/", label: "Tips" },
+  { href: "/dashboard/get-paid/", label: "Get paid" },
   { href: "/dashboard/payments/", label: "Payments", exact: true },
+  { href: "/dashboard/receipts/", label: "Receipts" },
 ];
 
 const SEEN_KEY = "skillswap.notifications.seen";

@@ -202,6 +202,21 @@ export const paymentAPI = {
   },
 };
 
+// Stripe Connect: recipients onboard an account so their tips are paid out to them.
+export const connectAPI = {
+  async onboard(refreshUrl, returnUrl) {
+    const { data } = await api.post("/payments/connect/onboard/", {
+      refresh_url: refreshUrl,
+      return_url: returnUrl,
+    });
+    return data;
+  },
+  async status() {
+    const { data } = await api.get("/payments/connect/status/");
+    return data;
+  },
+};
+
 export const demoAPI = {
   async recipients() {
     const { data } = await api.get("/demo/recipients/");
@@ -209,6 +224,10 @@ export const demoAPI = {
   },
   async notifications() {
     const { data } = await api.get("/demo/notifications/");
+    return data;
+  },
+  async receipts() {
+    const { data } = await api.get("/demo/receipts/");
     return data;
   },
 };

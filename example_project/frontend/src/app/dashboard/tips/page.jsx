@@ -17,6 +17,12 @@ import { toastError } from "@/components/Toast";
 import { EmptyState, ErrorAlert, PageHeader, Spinner, StatusBadge } from "@/components/ui";
 
 const PRESETS = ["3", "5", "10", "25"];
+const PAYOUT_LABELS = {
+  destination: "Paying out to the recipient",
+  held: "Held until the recipient sets up payouts",
+  paid_out: "Paid out to the recipient",
+  reversed: "Payout reversed",
+};
 
 export default function TipsPage() {
   const { user } = useSession();
@@ -301,6 +307,7 @@ function TipList({ title, id, testId, loading, items, total, who, empty }) {
                   <div className="tx-title">{who(t)}</div>
                   {t.message && <div className="tx-message">“{t.message}”</div>}
                   <div className="tx-meta muted">{formatDate(t.created_at)}</div>
+                  {t.payout_status && <div className="tx-meta muted" data-testid="tip-payout">{PAYOUT_LABELS[t.payout_status] || t.payout_status}</div>}
                 </div>
                 <div className="tx-side">
                   <div className="tx-amount">{formatMoney(t.amount, t.currency)}</div>

@@ -1,0 +1,5 @@
+export const metadata = { title: "Get paid" };
+
+export default function Layout({ children }) {
+  return children;
+}
