@@ -9,6 +9,7 @@ Stable ids, reported by ``manage.py check``:
 * ``skillswap_payments.E005`` – MongoDB alias not configured, or no ``ping`` answer within 2 s.
 * ``skillswap_payments.E006`` – a dotted-path hook cannot be imported.
 * ``skillswap_payments.E007`` – ``SKILLSWAP_PAYMENTS`` is not a dict.
+* ``skillswap_payments.E050`` – ``ALLOW_PROMOTION_CODES`` is not a boolean.
 * ``skillswap_payments.E060`` – ``RECEIPTS`` is on but the receipt templates cannot be loaded.
 * ``skillswap_payments.E010`` – ``PARTIAL_REFUND_REVOKES_PREMIUM`` is not a boolean.
 * ``skillswap_payments.W001`` – unknown key in ``SKILLSWAP_PAYMENTS`` (probably a typo).
@@ -189,6 +190,9 @@ def register() -> None:
     # ``manage.py check``, and an unreachable MongoDB is the misconfiguration
     # most worth reporting. The ping is bounded by MONGO_CHECK_TIMEOUT_SECONDS.
     checks.register(check_mongodb, TAG)
+    from .services.promotions import check_promotion_settings
+
+    checks.register(check_promotion_settings, TAG)
     from .receipts import check_receipts
 
     checks.register(check_receipts, TAG)

@@ -65,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "CHECKOUT_SESSION_REUSE_SECONDS": 23 * 3600,
     "STATUS_CACHE_SECONDS": None,
     "STAFF_PERMISSION": "rest_framework.permissions.IsAdminUser",
+    "ALLOW_PROMOTION_CODES": False,
     "RECEIPTS": False,
     "RECEIPT_SHOWS_TIP_AMOUNT_TO_RECIPIENT": True,
     "RECEIPT_FROM_EMAIL": None,

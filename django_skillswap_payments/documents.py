@@ -154,6 +154,12 @@ class Payment(_PaymentsDocument):
     duplicate_of = ObjectIdField()
     signal_failures = ListField(DictField())
     signal_retry_needed = BooleanField(default=False)
+    # Promotion codes: set when a discounted payment completes (``amount_minor``/``amount``
+    # then hold what was charged); ``list_amount_minor`` is the price before the discount.
+    list_amount_minor = IntField(min_value=0, null=True)
+    discount_minor = IntField(default=0, min_value=0)
+    promotion_code_id = StringField(null=True)
+    coupon_id = StringField(null=True)
     # Email receipts (RECEIPTS): role ("payer"/"recipient") -> {"to", "claimed_at", "sent_at"};
     # the entry is claimed before sending so a re-dispatched signal never mails twice.
     receipts_sent = DictField()

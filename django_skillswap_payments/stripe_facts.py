@@ -123,12 +123,62 @@ def event_from_payload(payload: Any, *, body: str | None = None) -> StripeEvent:
 
 
 @dataclass(frozen=True)
+class DiscountFacts:
+    """What a Checkout Session says about discounts, as reported (the payment rules judge it).
+
+    ``subtotal_minor`` is ``amount_subtotal`` (the price before discounts) and
+    ``discount_minor`` is ``total_details.amount_discount``; the promotion code
+    and coupon are those of the first discount Stripe lists.
+    """
+
+    subtotal_minor: Any
+    discount_minor: Any
+    promotion_code_id: str | None
+    coupon_id: str | None
+
+    @property
+    def reported(self) -> bool:
+        """Whether the session names any discount at all (an amount, a code or a coupon)."""
+        return self.discount_minor not in (None, 0) or bool(self.promotion_code_id or self.coupon_id)
+
+
+def _applied_discounts(session: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The discounts applied to a session: the total's breakdown when expanded, else ``discounts``."""
+    details = session.get("total_details")
+    breakdown = details.get("breakdown") if isinstance(details, Mapping) else None
+    listed = breakdown.get("discounts") if isinstance(breakdown, Mapping) else None
+    if isinstance(listed, list) and listed:
+        return [as_mapping(entry.get("discount")) for entry in listed if isinstance(entry, Mapping)]
+    discounts = session.get("discounts")
+    return [as_mapping(entry) for entry in discounts] if isinstance(discounts, list) else []
+
+
+def _coupon_of(discount: Mapping[str, Any]) -> str | None:
+    # Recent API versions name the coupon under ``source``; older ones on the discount itself.
+    source = as_mapping(discount.get("source"))
+    return stripe_id(source.get("coupon")) or stripe_id(discount.get("coupon"))
+
+
+def session_discount(session: Mapping[str, Any]) -> DiscountFacts:
+    details = session.get("total_details")
+    applied = _applied_discounts(session)
+    first = applied[0] if applied else {}
+    return DiscountFacts(
+        subtotal_minor=session.get("amount_subtotal"),
+        discount_minor=details.get("amount_discount") if isinstance(details, Mapping) else None,
+        promotion_code_id=stripe_id(first.get("promotion_code")),
+        coupon_id=_coupon_of(first),
+    )
+
+
+@dataclass(frozen=True)
 class CheckoutSessionFacts:
     """A Checkout Session. ``amount_minor`` and ``currency`` are as reported (checked later)."""
 
     id: str | None
     url: str | None
     payment_mode: bool
+    # Paid, or nothing to pay (``no_payment_required``: a promotion code took the whole price).
     paid: bool
     # Exactly one of these three is true for a session Stripe reported a known status for.
     open: bool
@@ -147,6 +197,7 @@ class CheckoutSessionFacts:
     expires_at: dt.datetime | None = None
     # Only when the PaymentIntent was expanded: whether its payment is still clearing.
     intent_processing: bool = False
+    discount: DiscountFacts = DiscountFacts(None, None, None, None)
 
 
 def checkout_session(obj: Any) -> CheckoutSessionFacts:
@@ -155,7 +206,8 @@ def checkout_session(obj: Any) -> CheckoutSessionFacts:
         id=stripe_id(session.get("id")),
         url=_text(session.get("url")),
         payment_mode=session.get("mode") == "payment",
-        paid=session.get("payment_status") == "paid",
+        # A promotion code that takes the whole price completes the session with nothing to pay.
+        paid=session.get("payment_status") in ("paid", "no_payment_required"),
         open=session.get("status") == "open",
         expired=session.get("status") == "expired",
         complete=session.get("status") == "complete",
@@ -170,6 +222,7 @@ def checkout_session(obj: Any) -> CheckoutSessionFacts:
         cancel_url=_text(session.get("cancel_url")),
         expires_at=timestamp(session.get("expires_at")),
         intent_processing=as_mapping(session.get("payment_intent")).get("status") == "processing",
+        discount=session_discount(session),
     )
 
 

@@ -161,12 +161,14 @@ def create_checkout_session(
     cancel_url: str,
     customer_id: str | None = None,
     expires_at: dt.datetime | None = None,
+    allow_promotion_codes: bool = False,
 ) -> stripe.checkout.Session:
     """Create a one-time Checkout Session (``mode="payment"``) for a pending payment.
 
     The price is sent inline as ``price_data`` in integer minor units; the
     payment id is attached as ``client_reference_id`` and in both the
-    session's and the PaymentIntent's metadata.
+    session's and the PaymentIntent's metadata. ``allow_promotion_codes``
+    adds Checkout's promotion code field.
     """
     metadata = payment_metadata(payment)
     params: SessionCreateParams = {
@@ -197,6 +199,8 @@ def create_checkout_session(
             params["payment_intent_data"]["application_fee_amount"] = int(payment.application_fee_minor)
     if expires_at is not None:
         params["expires_at"] = int(expires_at.timestamp())
+    if allow_promotion_codes:
+        params["allow_promotion_codes"] = True
     with _stripe_errors():
         return get_client().v1.checkout.sessions.create(
             params, {"idempotency_key": f"skillswap-checkout-{payment.id}"}

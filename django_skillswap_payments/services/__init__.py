@@ -10,6 +10,8 @@
 - :mod:`.refunds` — full and partial refunds, asked for by staff or reported
   by Stripe, and refunds that fail later;
 - :mod:`.reads` — premium status and histories (empty for users with no profile);
+- :mod:`.promotions` — promotion codes: which checkouts offer them, and when a
+  discounted total completes a payment;
 - :mod:`.legacy` — keeping the legacy gateway's subscriptions in step with Stripe.
 - :mod:`.analytics` — the staff revenue report: valid ranges, periods, rates;
   :mod:`.export` — paid payments as accounting rows.

@@ -47,6 +47,7 @@ from ..repository import payments as payment_store
 from ..repository import profiles
 from . import connect
 from .cancellation import close_checkout, fetch_session, settle_closed_checkout
+from .promotions import offers_promotion_codes
 from .reads import is_premium
 from .transitions import REASON_EXPIRED
 
@@ -188,6 +189,7 @@ def _open_session(
                 success_url=with_session_id(success_url),
                 cancel_url=cancel_url,
                 customer_id=customer_id,
+                allow_promotion_codes=offers_promotion_codes(payment),
             )
         )
         if not session.id:

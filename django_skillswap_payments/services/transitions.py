@@ -44,7 +44,7 @@ from ..money import normalize_currency
 from ..repository import completion
 from ..repository import payments as payment_store
 from ..states import ALLOWED_PREVIOUS, REFUNDABLE
-from . import connect, premium
+from . import connect, premium, promotions
 
 logger = logging.getLogger("django_skillswap_payments.services")
 
@@ -118,9 +118,11 @@ def _plain(value: Any, limit: int = 200) -> Any:
     return text[:limit]
 
 
-def _mismatched_fields(payment: Payment, amount_minor: Any, currency: Any, livemode: bool) -> list[str]:
+def _mismatched_fields(
+    payment: Payment, amount_fields: dict[str, Any] | None, currency: Any, livemode: bool
+) -> list[str]:
     problems = []
-    if isinstance(amount_minor, bool) or not isinstance(amount_minor, int) or amount_minor != payment.amount_minor:
+    if amount_fields is None:
         problems.append("amount")
     try:
         if normalize_currency(currency) != payment.currency:
@@ -140,12 +142,15 @@ def complete_payment(
     currency: str,
     livemode: bool,
     session_id: str | None = None,
+    discount: stripe_facts.DiscountFacts | None = None,
 ) -> TransitionResult:
     """Mark a payment completed with the figures Stripe reported.
 
     The amount (in minor units), currency and livemode must equal the stored
-    payment's; otherwise nothing is granted, a note is stored on the payment
-    and the result has ``mismatch=True``. Allowed from ``pending``,
+    payment's, or the amount be the list price less a promotion code's
+    ``discount`` that accounts for the difference exactly (see
+    :mod:`.promotions`); otherwise nothing is granted, a note is stored on the
+    payment and the result has ``mismatch=True``. Allowed from ``pending``,
     ``failed`` and ``expired``; only the caller whose update wins gets
     ``changed=True`` and sends ``premium_payment_completed`` /
     ``tip_payment_completed``. A second premium payment of the same user is
@@ -158,13 +163,18 @@ def complete_payment(
     if payment.status not in ALLOWED_PREVIOUS[STATUS_COMPLETED]:
         # Already completed or refunded: a duplicate report, nothing to compare or change.
         return TransitionResult(payment=payment, changed=False)
-    problems = _mismatched_fields(payment, amount_minor, currency, livemode)
+    amount_fields = promotions.completion_fields(payment, amount_minor, discount)
+    problems = _mismatched_fields(payment, amount_fields, currency, livemode)
     if problems:
+        reported = {
+            "amount_minor": amount_minor,
+            "currency": currency,
+            **promotions.reported_figures(discount),
+        }
         note = {
             "fields": problems,
             "reported": {
-                "amount_minor": _plain(amount_minor),
-                "currency": _plain(currency),
+                **{name: _plain(value) for name, value in reported.items()},
                 "livemode": bool(livemode),
             },
             "payment_intent_id": payment_intent_id,
@@ -183,7 +193,7 @@ def complete_payment(
             ", ".join(problems),
         )
         return TransitionResult(payment=updated, changed=False, mismatch=True, reason="mismatch")
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = dict(amount_fields or {})
     if payment_intent_id:
         fields["stripe_payment_intent_id"] = payment_intent_id
     if session_id and not payment.stripe_session_id:
@@ -216,10 +226,14 @@ def refund_duplicate(payment: Payment) -> TransitionResult:
     refund goes through :func:`.refunds.refund_remainder` (an amount held
     once, an idempotent Stripe refund) and the status change is conditional.
     Raises ``GatewayError`` if Stripe refuses; the payment then stays
-    completed and flagged for the next attempt.
+    completed and flagged for the next attempt. A duplicate a promotion code
+    made free charged nothing: it is only marked refunded.
     """
     from . import refunds
 
+    if promotions.nothing_charged(payment):
+        result = mark_payment_refunded(payment)
+        return TransitionResult(payment=result.payment, changed=result.changed, duplicate=True)
     try:
         outcome = refunds.refund_remainder(payment, reason="duplicate")
     except (PaymentNotRefundable, RefundExceedsRemainder):
@@ -249,6 +263,7 @@ def complete_from_session(
         currency=session.currency,
         livemode=session.livemode if livemode is None else livemode,
         session_id=session.id,
+        discount=session.discount,
     )
 
 
@@ -265,6 +280,8 @@ def complete_session(
     the caller hands to :func:`complete_from_session` to tell apart.
     """
     amount = session.amount_minor
+    if session.discount.reported:
+        return None  # a promotion code: the careful path judges the discount
     if not session.id or isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount < 2**63:
         return None  # not a storable amount: certainly a mismatch, told by the careful path
     try:
@@ -376,5 +393,8 @@ def refund_payment(payment_or_lookup: Any, *, reason: str | None = None) -> Tran
         )
     if payment.duplicate_of is not None:
         return refund_duplicate(payment)
+    if promotions.nothing_charged(payment):
+        # A promotion code made it free: there is no charge to refund, only the grant to revoke.
+        return mark_payment_refunded(payment)
     outcome = refunds.refund_remainder(payment, reason=reason)
     return TransitionResult(payment=outcome.payment, changed=outcome.refunded_now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .. import stripe_facts
-from ..services import transitions
+from ..services import promotions, transitions
 from ..stripe_facts import StripeEvent
 from .lookups import completion_outcome, intent_payment, session_payment, transition_note
 from .outcome import Outcome, ignored, processed
@@ -49,6 +49,7 @@ def on_checkout_session_expired(event: StripeEvent) -> Outcome:
 
 
 def on_payment_intent_succeeded(event: StripeEvent) -> Outcome:
+    """A payment succeeded; below the list price, its Checkout Session says whether a code explains it."""
     intent = stripe_facts.payment_intent(event.object)
     payment = intent_payment(intent.id, intent.payment_id)
     if payment is None:
@@ -60,6 +61,7 @@ def on_payment_intent_succeeded(event: StripeEvent) -> Outcome:
             amount_minor=intent.amount_minor,
             currency=intent.currency,
             livemode=event.livemode,
+            discount=promotions.discount_for_intent(payment, intent.amount_minor),
         )
     )
 

@@ -108,6 +108,8 @@ DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL", f"http://127.0.0.1:{DEMO_PORT}")
 SKILLSWAP_PAYMENTS = {
     "PREMIUM_PRICE": os.environ.get("PREMIUM_PRICE", "9.99"),
     "CURRENCY": "usd",
+    # The premium Checkout page takes promotion codes (rundemo seeds two in the emulator).
+    "ALLOW_PROMOTION_CODES": True,
     # Email receipts for payers and tip recipients, written to files (see EMAIL_DIR below).
     "RECEIPTS": True,
     # Tips reach their recipients through Stripe Connect; the platform keeps 10 % (at least $0.30).

@@ -7,15 +7,21 @@
 
 Then point the app at it: ``STRIPE_API_BASE=http://127.0.0.1:12111`` and
 ``STRIPE_SECRET_KEY=sk_test_<anything>``, and use the same webhook secret.
+``--promotion-code WELCOME20=20%`` (or ``FIVEOFF=500usd``, an amount in minor
+units) makes a promotion code with its coupon at start, unless one is active.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 import signal
 import sys
+from decimal import Decimal
+from typing import Any
 
+from .errors import StripeError
 from .server import EmulatorServer
 from .state import StripeEmulator
 
@@ -93,9 +99,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the account (sessions, payments, events, idempotency keys) in this JSON file "
         "across restarts (default: in memory only)",
     )
+    parser.add_argument(
+        "--promotion-code",
+        action="append",
+        default=[],
+        type=_promotion_code,
+        metavar="CODE=OFF",
+        help="create this promotion code at start: CODE=20%% (percent off) or CODE=500usd "
+        "(amount off, in minor units); kept if already active (repeatable)",
+    )
     parser.add_argument("--seed", type=int, help="seed for generated ids and shuffling")
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
     return parser
+
+
+_PROMOTION_CODE = re.compile(r"([A-Za-z0-9-]+)=(?:(\d{1,3}(?:\.\d{1,2})?)%|(\d+)([A-Za-z]{3}))")
+
+
+def _promotion_code(text: str) -> dict[str, Any]:
+    match = _PROMOTION_CODE.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected CODE=20% or CODE=500usd, got {text!r}")
+    code, percent, amount, currency = match.groups()
+    if percent is not None:
+        return {"code": code, "percent_off": Decimal(percent)}
+    return {"code": code, "amount_off": int(amount), "currency": currency.lower()}
 
 
 def _interrupt(signum, frame) -> None:
@@ -132,6 +160,12 @@ def main(argv: list[str] | None = None) -> int:
             generated_secret = generated_secret or "whsec_" + secrets.token_hex(24)
             secret = generated_secret
         emulator.add_webhook_endpoint(url, secret, enabled_events=enabled)
+    for promotion in args.promotion_code:
+        try:
+            created = emulator.seed_promotion_code(**promotion)
+        except StripeError as exc:
+            parser.error(f"--promotion-code {promotion['code']}: {exc.body()['error']['message']}")
+        print(f"Promotion code {created['code']} ({created['id']})", flush=True)
 
     server = EmulatorServer(emulator, host=args.host, port=args.port, verbose=args.verbose)
     server.start()

@@ -132,6 +132,24 @@ ROUTES: list[Route] = [
         lambda e, p, c: _ListResult("/v1/events", e.list_events(p)),
     ),
     _route("GET", "/v1/events/{id}", P.EventRetrieveParams, _retrieve("event", "id")),
+    # coupons and promotion codes (coupons.py)
+    _route("POST", "/v1/coupons", P.CouponCreateParams, lambda e, p, c: e.create_coupon(p)),
+    _route("GET", "/v1/coupons", P.CouponListParams, lambda e, p, c: _ListResult("/v1/coupons", e.list_coupons(p))),
+    _route("GET", "/v1/coupons/{coupon}", P.CouponRetrieveParams, _retrieve("coupon", "coupon")),
+    _route("POST", "/v1/promotion_codes", P.PromotionCodeCreateParams, lambda e, p, c: e.create_promotion_code(p)),
+    _route(
+        "GET",
+        "/v1/promotion_codes",
+        P.PromotionCodeListParams,
+        lambda e, p, c: _ListResult("/v1/promotion_codes", e.list_promotion_codes(p)),
+    ),
+    _route("GET", "/v1/promotion_codes/{code}", P.PromotionCodeRetrieveParams, _retrieve("promotion_code", "code")),
+    _route(
+        "POST",
+        "/v1/promotion_codes/{code}",
+        P.PromotionCodeModifyParams,
+        lambda e, p, c: e.update_promotion_code(c.args["code"], p),
+    ),
     # Connect (accounts.py, transfers.py)
     _route("POST", "/v1/accounts", P.AccountCreateParams, lambda e, p, c: e.create_account(p)),
     _route("GET", "/v1/accounts/{account}", P.AccountRetrieveParams, _retrieve("account", "account")),
@@ -169,6 +187,7 @@ EXPANDABLE: dict[str, frozenset] = {
             "payment_link",
             "setup_intent",
             "subscription",
+            "total_details",
         }
     ),
     "payment_intent": frozenset(
@@ -430,6 +449,9 @@ def _expand(
         obj["line_items"] = objects.list_object(
             f"/v1/checkout/sessions/{obj['id']}/line_items", items[:100], len(items) > 100
         )
+        return
+    if name == "total_details" and obj.get("object") == "checkout.session" and rest == ["breakdown"]:
+        obj["total_details"]["breakdown"] = emulator.discount_breakdown(obj["id"])
         return
     value = obj.get(name)
     if isinstance(value, str):

@@ -6,7 +6,10 @@ names are stable because browser tests select on them:
 
 * form ``#payment-form`` with inputs ``email``, ``cardNumber``, ``cardExpiry``,
   ``cardCvc``, ``billingName``; button ``#submit``; error box ``#card-errors``;
-  cancel link ``#cancel``;
+  cancel link ``#cancel``; with nothing to pay (a 100%-off code) no card inputs;
+* when the session allows promotion codes: form ``#promotion-form`` with input
+  ``promotionCode``, button ``#apply-code`` and error box ``#promotion-errors``;
+  an applied code shows as ``#discount`` (and ``#subtotal``);
 * authentication form ``#authentication-form`` with buttons ``#approve`` and ``#fail``;
 * status pages ``#session-expired`` and ``#payment-complete``.
 """
@@ -86,11 +89,51 @@ def _summary(session: Mapping[str, Any], line_items: list[Mapping[str, Any]]) ->
         f'<section class="summary">{back}'
         f'<div class="label" style="margin-top:24px">Pay {first}</div>'
         f'<div class="total" id="amount">{escape(format_amount(session["amount_total"], currency))}</div>'
-        f'<div id="line-items">{rows}</div>'
+        f'<div id="line-items">{rows}</div>{_discount_rows(session)}'
         '<div class="item" style="border:0;font-weight:600"><div>Total due</div>'
         f'<div id="total-due">{escape(format_amount(session["amount_total"], currency))}</div></div>'
         "</section>"
     )
+
+
+def _discount_rows(session: Mapping[str, Any]) -> str:
+    discount = (session.get("total_details") or {}).get("amount_discount") or 0
+    if not discount:
+        return ""
+    currency = session["currency"]
+    return (
+        '<div class="item"><div>Subtotal</div>'
+        f'<div id="subtotal">{escape(format_amount(session["amount_subtotal"], currency))}</div></div>'
+        '<div class="item"><div>Discount</div>'
+        f'<div id="discount">-{escape(format_amount(discount, currency))}</div></div>'
+    )
+
+
+def _promotion_form(session: Mapping[str, Any], action: str, error: str | None) -> str:
+    if not session.get("allow_promotion_codes"):
+        return ""
+    error_html = f'<div class="error" id="promotion-errors" role="alert">{escape(error)}</div>' if error else ""
+    return f"""
+  <form id="promotion-form" method="post" action="{escape(action)}/promotion-code" novalidate>
+    <label for="promotionCode">Promotion code</label>
+    <div class="row"><div><input id="promotionCode" name="promotionCode" autocomplete="off"></div>
+    <div style="flex:0 0 96px"><button id="apply-code" type="submit" style="margin-top:0">Apply</button></div></div>
+    {error_html}
+  </form>"""
+
+
+_CARD_FIELDS = """
+    <label for="cardNumber">Card information</label>
+    <div class="card-group">
+      <input id="cardNumber" name="cardNumber" inputmode="numeric" autocomplete="cc-number"
+             placeholder="1234 1234 1234 1234" required>
+      <div class="row">
+        <div><input id="cardExpiry" name="cardExpiry" autocomplete="cc-exp" placeholder="MM / YY"
+               required style="border-radius:0 0 0 6px"></div>
+        <div><input id="cardCvc" name="cardCvc" inputmode="numeric" autocomplete="cc-csc" placeholder="CVC"
+               required style="border-radius:0 0 6px 0"></div>
+      </div>
+    </div>"""
 
 
 def checkout_page(
@@ -100,9 +143,12 @@ def checkout_page(
     action: str,
     error: str | None = None,
     values: dict[str, str] | None = None,
+    promotion_error: str | None = None,
 ) -> str:
-    """The payment form. ``values`` refills non-card fields after a failed attempt."""
+    """The payment form. ``values`` refills non-card fields after a failed attempt;
+    ``promotion_error`` is the message of a refused promotion code."""
     values = values or {}
+    free = session["amount_total"] == 0
     amount = escape(format_amount(session["amount_total"], session["currency"]))
     email = values.get("email") or session.get("customer_email") or ""
     error_html = (
@@ -123,23 +169,13 @@ def checkout_page(
   <form id="payment-form" method="post" action="{escape(action)}" novalidate>
     <label for="email">Email</label>
     <input id="email" name="email" type="email" autocomplete="email" value="{escape(email)}">
-    <label for="cardNumber">Card information</label>
-    <div class="card-group">
-      <input id="cardNumber" name="cardNumber" inputmode="numeric" autocomplete="cc-number"
-             placeholder="1234 1234 1234 1234" required>
-      <div class="row">
-        <div><input id="cardExpiry" name="cardExpiry" autocomplete="cc-exp" placeholder="MM / YY"
-               required style="border-radius:0 0 0 6px"></div>
-        <div><input id="cardCvc" name="cardCvc" inputmode="numeric" autocomplete="cc-csc" placeholder="CVC"
-               required style="border-radius:0 0 6px 0"></div>
-      </div>
-    </div>
-    <label for="billingName">Cardholder name</label>
+    {"" if free else _CARD_FIELDS}
+    <label for="billingName">{"Name" if free else "Cardholder name"}</label>
     <input id="billingName" name="billingName" autocomplete="cc-name" value="{escape(values.get("billingName", ""))}">
     {error_html}
-    <button id="submit" type="submit">Pay {amount}</button>
-  </form>
-  <p class="hint">Test cards: {cards}. Use any future expiry date and any CVC.</p>
+    <button id="submit" type="submit">{"Complete order" if free else f"Pay {amount}"}</button>
+  </form>{_promotion_form(session, action, promotion_error)}
+  {"" if free else f'<p class="hint">Test cards: {cards}. Use any future expiry date and any CVC.</p>'}
 </section>"""
     return _page(
         f"Checkout - {amount}", f'<main class="wrap">{_summary(session, line_items)}{form}</main>'

@@ -3,9 +3,10 @@
 The account is assembled from one mixin per concern: the object store and its
 plumbing (:mod:`.store`), then one per resource family -- customers
 (:mod:`.customers`), Checkout Sessions (:mod:`.checkout`), hosted-page payments
-with their PaymentIntents and charges (:mod:`.payments`), refunds
-(:mod:`.refunds`), disputes (:mod:`.disputes`), events (:mod:`.events`), and Connect: accounts with their
-onboarding (:mod:`.accounts`) and transfers with balances (:mod:`.transfers`).  This module adds the ways in
+with their PaymentIntents and charges (:mod:`.payments`), coupons and promotion
+codes (:mod:`.coupons`), refunds (:mod:`.refunds`), disputes (:mod:`.disputes`),
+events (:mod:`.events`), and Connect: accounts with their onboarding
+(:mod:`.accounts`) and transfers with balances (:mod:`.transfers`).  This module adds the ways in
 (in-process client, stripe client, WSGI app) and keeps the names other modules
 and users import from here.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 from .accounts import ConnectAccounts
 from .checkout import DEFAULT_PUBLIC_URL, CheckoutSessions
+from .coupons import Coupons
 from .customers import Customers
 from .events import Events
 from .payments import CheckoutOutcome, HostedPayments
@@ -34,7 +36,9 @@ __all__ = [
 ]
 
 
-class StripeEmulator(HostedPayments, CheckoutSessions, Customers, Refunds, Events, ConnectAccounts, Transfers):
+class StripeEmulator(
+    Coupons, HostedPayments, CheckoutSessions, Customers, Refunds, Events, ConnectAccounts, Transfers
+):
     """A stateful, in-memory stand-in for the slice of Stripe's API the app uses.
 
     ``api_keys``: accepted secret keys (default: any ``sk_test_``/``rk_test_`` key).

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, quote
 
 from . import connect_pages, disputes, pages, refunds
 from .api import handle_api_request
+from .coupons import CodeRefused
 from .errors import StripeError
 from .state import CheckoutOutcome, StripeEmulator
 
@@ -116,6 +117,8 @@ class EmulatorWSGIApp:
                 return self._after_outcome(start_response, outcome, page_url, form)
             return self._show(start_response, session, page_url)
 
+        if parts[1:] == ["promotion-code"] and method == "POST":
+            return self._apply_code(start_response, session_id, page_url, form.get("promotionCode", ""))
         if parts[1:] == ["authenticate"]:
             intent = self.emulator.lookup(session["payment_intent"] or "")
             if method == "POST":
@@ -135,6 +138,21 @@ class EmulatorWSGIApp:
                 )
             return self._redirect(start_response, page_url)
         return self._html(start_response, 404, pages.not_found_page())
+
+    def _apply_code(
+        self, start_response: StartResponse, session_id: str, page_url: str, code: str
+    ) -> Iterable[bytes]:
+        try:
+            self.emulator.apply_promotion_code(session_id, code)
+        except CodeRefused as refused:
+            session = self.emulator.get(session_id)
+            if session["status"] != "open":
+                return self._show(start_response, session, page_url)
+            html = pages.checkout_page(
+                session, self.emulator.line_items(session_id), action=page_url, promotion_error=refused.message
+            )
+            return self._html(start_response, 200, html)
+        return self._redirect(start_response, page_url)
 
     def _onboarding_page(
         self, start_response: StartResponse, method: str, path: str, body: bytes, script_name: str

@@ -5,7 +5,8 @@ process, keeping its data in ``example_project/var/mongo.sqlite3`` so purchases
 survive restarts.  With no Stripe keys the Stripe emulator shipped in the
 package is mounted on this server at ``/stripe-emulator/`` and delivers signed
 webhooks back to ``/api/payments/webhook/``; its account is kept in
-``example_project/var/stripe-emulator.json``.  Ctrl-C stops everything started here.
+``example_project/var/stripe-emulator.json`` and holds the demo's promotion codes
+(:data:`DEMO_PROMOTION_CODES`).  Ctrl-C stops everything started here.
 """
 
 import io
@@ -19,6 +20,8 @@ from django.core.management.base import BaseCommand
 from django_skillswap_payments.testing.mongo import LocalMongoServer, with_database
 
 DEMO_DATABASE = "skillswap_demo"
+# Promotion codes the emulator offers on the premium Checkout page: code → percent off.
+DEMO_PROMOTION_CODES = {"WELCOME20": 20, "FREEPREMIUM": 100}
 
 
 class Command(BaseCommand):
@@ -47,6 +50,8 @@ class Command(BaseCommand):
         try:
             call_command("migrate", interactive=False, verbosity=0)
             call_command("payments_ensure_indexes", stdout=io.StringIO())
+            if settings.STRIPE_EMULATED:
+                _seed_promotion_codes()
             self._banner(port, mongo_mode)
             call_command("seed_demo_users")
             self.stdout.write("")
@@ -77,10 +82,21 @@ class Command(BaseCommand):
             if settings.DEBUG
             else "  Debug     off (DJANGO_DEBUG=1 turns on Django's debug pages)",
         ]
+        if settings.STRIPE_EMULATED:
+            codes = ", ".join(f"{code} ({off}% off)" for code, off in DEMO_PROMOTION_CODES.items())
+            lines.append(f"  Codes     {codes} on the premium Checkout page")
         if not frontend.is_dir():
             lines.append(f"  Front end NOT BUILT ({frontend} missing): run scripts/demo to build it")
         lines.append("  Logins (seeded just below):")
         self.stdout.write("\n".join(lines))
+
+
+def _seed_promotion_codes() -> None:
+    """Create the demo's codes in the emulator's account unless they are there already."""
+    from demo.stripe_emulator import emulator
+
+    for code, percent_off in DEMO_PROMOTION_CODES.items():
+        emulator.seed_promotion_code(code, percent_off=percent_off)
 
 
 def _raise_keyboard_interrupt(signum, frame):
