@@ -147,6 +147,8 @@ class CheckoutSessionFacts:
     expires_at: dt.datetime | None = None
     # Only when the PaymentIntent was expanded: whether its payment is still clearing.
     intent_processing: bool = False
+    # The customer Checkout created for this session (``customer_creation="always"``), once paid.
+    created_customer_id: str | None = None
 
 
 def checkout_session(obj: Any) -> CheckoutSessionFacts:
@@ -170,6 +172,9 @@ def checkout_session(obj: Any) -> CheckoutSessionFacts:
         cancel_url=_text(session.get("cancel_url")),
         expires_at=timestamp(session.get("expires_at")),
         intent_processing=as_mapping(session.get("payment_intent")).get("status") == "processing",
+        created_customer_id=stripe_id(session.get("customer"))
+        if session.get("customer_creation") == "always"
+        else None,
     )
 
 

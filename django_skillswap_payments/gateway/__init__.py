@@ -160,13 +160,16 @@ def create_checkout_session(
     success_url: str,
     cancel_url: str,
     customer_id: str | None = None,
+    create_customer: bool = False,
     expires_at: dt.datetime | None = None,
 ) -> stripe.checkout.Session:
     """Create a one-time Checkout Session (``mode="payment"``) for a pending payment.
 
     The price is sent inline as ``price_data`` in integer minor units; the
     payment id is attached as ``client_reference_id`` and in both the
-    session's and the PaymentIntent's metadata.
+    session's and the PaymentIntent's metadata. ``customer_id`` charges that
+    customer; without one, ``create_customer`` has Checkout create a customer
+    (``customer_creation="always"``), named on the completed session.
     """
     metadata = payment_metadata(payment)
     params: SessionCreateParams = {
@@ -189,6 +192,8 @@ def create_checkout_session(
     }
     if customer_id:
         params["customer"] = customer_id
+    elif create_customer:
+        params["customer_creation"] = "always"
     if expires_at is not None:
         params["expires_at"] = int(expires_at.timestamp())
     with _stripe_errors():
