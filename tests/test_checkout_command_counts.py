@@ -92,7 +92,8 @@ def test_the_customer_checkout_created_is_kept_and_passed_next_time(
 
     recipient = profile_of(bob)
     tip = {**BODY, "to_user_id": str(recipient.id), "amount": "5.00"}
-    body, calls = _start(alice_client, emulated_stripe, commands=4, url=TIP_URL, body=tip)
+    # sender (remembered) and recipient in one find, the pending payment, its session
+    body, calls = _start(alice_client, emulated_stripe, commands=3, url=TIP_URL, body=tip)
     assert calls == [SESSION_CREATE]
     request = emulated_stripe.requests_to(*SESSION_CREATE)[-1]
     assert request.params["customer"] == session["customer"]
@@ -157,3 +158,40 @@ def test_a_profile_keeps_its_first_customer(alice, anon_client):
     assert post_webhook(anon_client, *signed("checkout.session.completed", session)).status_code == 200
     assert _profile(alice).stripe_customer_id == "cus_first"
     assert Payment.objects.get().status == "completed"
+
+
+def test_tip_checkout_of_a_returning_sender(emulated_stripe, alice, alice_client, bob):
+    recipient = profile_of(bob)
+    tip = {**BODY, "to_user_id": str(recipient.id), "amount": "5.00"}
+    _start(alice_client, emulated_stripe, commands=4, url=TIP_URL, body=tip)
+    _, calls = _start(alice_client, emulated_stripe, commands=3, url=TIP_URL, body=tip)
+    assert calls == [SESSION_CREATE]
+    sent = Payment.objects.order_by("created_at")
+    assert [(p.from_user_id, p.to_user_id) for p in sent] == [(_profile(alice).id, recipient.id)] * 2
+
+
+@pytest.mark.parametrize("to", ["unknown", "self", "malformed"])
+def test_a_remembered_sender_gets_the_same_tip_errors(emulated_stripe, alice, alice_client, bob, to):
+    tip = {**BODY, "to_user_id": str(profile_of(bob).id), "amount": "5.00"}
+    _start(alice_client, emulated_stripe, commands=4, url=TIP_URL, body=tip)
+    target = {"unknown": "65a1b2c3d4e5f6a7b8c9d0e1", "self": str(_profile(alice).id), "malformed": "bob"}[to]
+    expected = {
+        "unknown": (404, "Recipient user not found"),
+        "self": (400, "You cannot tip yourself"),
+        "malformed": (400, "Invalid user ID format"),
+    }[to]
+    before = Payment.objects.count()
+    response = alice_client.post(TIP_URL, {**tip, "to_user_id": target}, format="json")
+    assert (response.status_code, response.json()["error"]) == expected
+    assert Payment.objects.count() == before
+    assert len(emulated_stripe.requests_to(*SESSION_CREATE)) == 1
+
+
+def test_a_tip_from_a_sender_whose_remembered_profile_is_gone(emulated_stripe, alice, alice_client, bob):
+    recipient = profile_of(bob)
+    tip = {**BODY, "to_user_id": str(recipient.id), "amount": "5.00"}
+    _start(alice_client, emulated_stripe, commands=4, url=TIP_URL, body=tip)
+    PaymentProfile.objects(django_user_id=str(alice.pk)).delete()
+    # the read misses the sender; recipient and the sender's upsert as for a new sender
+    _start(alice_client, emulated_stripe, commands=5, url=TIP_URL, body=tip)
+    assert Payment.objects.order_by("-created_at").first().from_user_id == _profile(alice).id

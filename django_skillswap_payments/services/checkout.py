@@ -17,11 +17,20 @@ from decimal import Decimal
 from typing import Any
 
 from .. import gateway, stripe_facts, users
-from ..conf import payments_settings
+from ..conf import DEFAULTS, payments_settings
 from ..documents import TRANSACTION_TIP, Payment, PaymentProfile, as_aware, utcnow
-from ..errors import CheckoutInProgress, GatewayError, InvalidMessage, SelfTipNotAllowed
+from ..errors import (
+    CheckoutInProgress,
+    GatewayError,
+    InvalidMessage,
+    RecipientNotFound,
+    SelfTipNotAllowed,
+)
+from ..ids import to_object_id
 from ..money import parse_amount
 from ..repository import payments as payment_store
+from ..repository import profiles
+from . import premium
 
 logger = logging.getLogger("django_skillswap_payments.services")
 
@@ -231,11 +240,35 @@ def start_tip_checkout_for_user(
     """
     value = parse_tip_amount(amount)
     text = clean_tip_message(message)
+    sender, recipient = _tip_parties(user, to_user_id)
+    return _open_tip(sender, recipient, value, text, success_url=success_url, cancel_url=cancel_url)
+
+
+def _tip_parties(user: Any, to_user_id: Any) -> tuple[Any, Any]:
+    """Sender and recipient profiles; one command for a sender whose profile id is remembered.
+
+    With the default profiles, both are read by id in one ``find``; a stale
+    or missing memory falls back to the resolvers (recipient first, then the
+    sender's upsert), which give the same answers and errors.
+    """
+    defaults = all(getattr(payments_settings, name) == DEFAULTS[name]
+                   for name in ("PROFILE_RESOLVER", "RECIPIENT_RESOLVER"))
+    if not defaults or not payments_settings.CREATE_PROFILES:
+        recipient = users.resolve_recipient(to_user_id)
+        return users.resolve_profile(user), recipient
+    if getattr(user, "is_authenticated", False) and user.pk is not None and isinstance(to_user_id, str):
+        sender_id, recipient_id = premium.remembered_profile_id(str(user.pk)), to_object_id(to_user_id.strip())
+        if sender_id is not None and recipient_id is not None:
+            found = profiles.profiles_by_id([sender_id, recipient_id])
+            sender = found.get(sender_id)
+            if sender is not None and sender.django_user_id == str(user.pk):
+                if recipient_id not in found:
+                    raise RecipientNotFound()
+                return sender, found[recipient_id]
     recipient = users.resolve_recipient(to_user_id)
-    return _open_tip(
-        users.resolve_profile(user), recipient, value, text,
-        success_url=success_url, cancel_url=cancel_url,
-    )
+    sender = users.resolve_profile(user)
+    premium.remember_profile_id(str(user.pk), sender.id)
+    return sender, recipient
 
 
 def _open_tip(
