@@ -63,7 +63,7 @@ def adopt_customer_id(profile_id: ObjectId, customer_id: str) -> None:
     before the first was stored) is left on its payment only.
     """
     try:
-        PaymentProfile.objects(id=profile_id, stripe_customer_id__exists=False).update_one(
+        PaymentProfile.objects(id=profile_id, stripe_customer_id=None).update_one(
             set__stripe_customer_id=customer_id
         )
     except NotUniqueError:

@@ -239,8 +239,9 @@ def complete_from_session(
 def _adopt_created_customer(session: stripe_facts.CheckoutSessionFacts, payment: Payment) -> None:
     """Checkout created the payer's Stripe customer: the profile keeps it for later checkouts.
 
-    Only a checkout started for a profile without a customer asks Checkout to
-    create one, so this write happens once per profile, not on every completion.
+    Only checkouts started while the profile had no customer ask Checkout to
+    create one, so this write comes with those (normally the profile's first
+    paid checkout), not with every completion.
     """
     if session.created_customer_id:
         profiles.adopt_customer_id(payment.from_user_id, session.created_customer_id)
