@@ -1,10 +1,14 @@
-"""Payments benchmarks: webhook throughput, checkout start latency, the multi-process race.
+"""Payments benchmarks: floors, history growth, webhook throughput, checkout latency, the race.
 
-Run through ``scripts/bench`` (``--quick`` for a smaller run). Not part of the
-test suite. Everything stays on 127.0.0.1: MongoDB is a local mongoeco wire
-server started here, or the server ``MONGODB_URI`` names; Stripe is the
-in-process emulator (served on 127.0.0.1 for the race's worker processes).
+Run through ``scripts/bench`` (``--quick`` for a smaller run, ``--floors-only``
+for the first two parts). Not part of the test suite. Everything stays on
+127.0.0.1: MongoDB is a local mongoeco wire server started here, or the
+server ``MONGODB_URI`` names; Stripe is the in-process emulator (served on
+127.0.0.1 for the race's worker processes).
 
+0. Each hot operation next to its floor, interleaved, with MongoDB commands
+   per request, and the history pages at 5,000 tips against 50
+   (:mod:`bench_floors`).
 1. Webhook throughput: signed ``checkout.session.completed`` and
    ``payment_intent.succeeded`` events POSTed to the app's webhook view through
    Django's test client, first deliveries and then duplicates; events per second
@@ -185,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smaller run (about a quarter of the work)")
     parser.add_argument("--workers", type=int, default=None, help="processes in the race (default 4)")
+    parser.add_argument("--floors-only", action="store_true",
+                        help="only the operations against their floors and the history growth")
     args = parser.parse_args(argv)
     size = dict(SIZES["quick" if args.quick else "full"])
     if args.workers:
@@ -194,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
 
+    import bench_floors  # this directory is on the path when run as a script
     import mongoengine
     from django.conf import settings
     from django.core.management import call_command
@@ -208,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         EMULATOR_SECRET_KEY,
         IN_PROCESS_HTTP_CLIENT,
     )
+    from tests.support.commands import command_log  # noqa: F401  (listens before any client connects)
 
     call_command("migrate", run_syncdb=True, verbosity=0)  # Django users in SQLite (in memory)
     server = None
@@ -237,6 +245,23 @@ def main(argv: list[str] | None = None) -> int:
                             tz_aware=True, uuidRepresentation="standard")
         repository.ensure_indexes()
         activate(emulator)
+        mode = "quick" if args.quick else "full"
+        floor_size, history_sizes = bench_floors.SIZES[mode], bench_floors.HISTORY_SIZES[mode]
+        # Each table is printed as soon as it is measured: the history part is the slow one.
+        # As a site would, give the cache room for every user's profile id (LocMemCache keeps 300 entries).
+        big_cache = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                 "OPTIONS": {"MAX_ENTRIES": 100_000}}}
+        with override_settings(SKILLSWAP_PAYMENTS=app_config, ROOT_URLCONF="bench_floors", CACHES=big_cache):
+            floors = bench_floors.bench_against_floors(emulator, **floor_size)
+            print(f"\nAgainst the floors ({floor_size['rounds']} rounds of {floor_size['batch']} requests"
+                  " each, medians; ratio per round):")
+            bench_floors.print_comparisons(floors)
+            growth = bench_floors.bench_history_growth(**floor_size, sizes=history_sizes)
+            print(f"\nHistory growth, {history_sizes[1]:,} tips sent against {history_sizes[0]}:")
+            bench_floors.print_comparisons(growth, growth=True)
+        if args.floors_only:
+            return 0
+        clear(database)
         with override_settings(SKILLSWAP_PAYMENTS=app_config):
             rows, sessions = bench_checkouts(size["checkouts"])
             webhook_rows, ok = bench_webhooks(emulator, sessions, database)

@@ -198,6 +198,8 @@ class CheckoutSessionFacts:
     # Only when the PaymentIntent was expanded: whether its payment is still clearing.
     intent_processing: bool = False
     discount: DiscountFacts = DiscountFacts(None, None, None, None)
+    # The customer Checkout created for this session (``customer_creation="always"``), once paid.
+    created_customer_id: str | None = None
 
 
 def checkout_session(obj: Any) -> CheckoutSessionFacts:
@@ -223,6 +225,9 @@ def checkout_session(obj: Any) -> CheckoutSessionFacts:
         expires_at=timestamp(session.get("expires_at")),
         intent_processing=as_mapping(session.get("payment_intent")).get("status") == "processing",
         discount=session_discount(session),
+        created_customer_id=stripe_id(session.get("customer"))
+        if session.get("customer_creation") == "always"
+        else None,
     )
 
 

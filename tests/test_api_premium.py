@@ -42,10 +42,9 @@ def test_creates_a_checkout_session_with_exact_parameters(emulated_stripe, alice
     assert payment.amount_minor == 999
     assert payment.currency == "usd"
 
-    (customer_call,) = emulated_stripe.requests_to("POST", "/v1/customers")
+    assert emulated_stripe.requests_to("POST", "/v1/customers") == []
     (session_call,) = emulated_stripe.requests_to("POST", "/v1/checkout/sessions")
     assert session_call.idempotency_key == f"skillswap-checkout-{payment.id}"
-    assert customer_call.idempotency_key == f"skillswap-customer-{profile.id}"
     tags = {"payment_id": str(payment.id), "type": "premium", "from_user_id": str(profile.id)}
     assert session_call.params == {
         "mode": "payment",
@@ -55,7 +54,7 @@ def test_creates_a_checkout_session_with_exact_parameters(emulated_stripe, alice
         "payment_intent_data": {"metadata": tags},
         "success_url": SUCCESS_URL + "?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": CANCEL_URL,
-        "customer": profile.stripe_customer_id,
+        "customer_creation": "always",
     }
 
 

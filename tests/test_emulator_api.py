@@ -823,3 +823,47 @@ def test_in_process_webhooks_are_signed(emulator, client):
         "checkout.session.completed",
     ]
     assert json.loads(received[-1][0])["pending_webhooks"] == 1
+
+
+class CountingObjects(dict):
+    """The emulator's object table, counting how many stored objects a call looks at."""
+
+    reads = 0
+
+    def __getitem__(self, key):
+        self.reads += 1
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.reads += 1
+        return super().get(key, default)
+
+
+def test_a_call_does_not_look_at_every_stored_session(emulator, client):
+    sessions = [client.v1.checkout.sessions.create(session_params()) for _ in range(200)]
+    emulator._objects = CountingObjects(emulator._objects)
+    client.v1.checkout.sessions.retrieve(sessions[0].id)
+    client.v1.checkout.sessions.create(session_params())
+    assert emulator._objects.reads < 20
+
+
+def test_sessions_due_together_expire_in_creation_order(emulator, client):
+    later = client.v1.checkout.sessions.create(session_params(expires_at=NOW + 7200))
+    sooner = client.v1.checkout.sessions.create(session_params(expires_at=NOW + 3600))
+    paid = client.v1.checkout.sessions.create(session_params(expires_at=NOW + 1800))
+    assert emulator.submit_payment(paid.id).succeeded
+    emulator.advance_time(3600)
+    assert [e["data"]["object"]["id"] for e in emulator.events("checkout.session.expired")] == [sooner.id]
+    emulator.advance_time(3 * 3600)
+    expired = [e["data"]["object"]["id"] for e in emulator.events("checkout.session.expired")]
+    assert expired == [sooner.id, later.id]
+    assert emulator.get(paid.id)["status"] == "complete"
+
+
+def test_sessions_loaded_from_a_state_file_still_expire(tmp_path):
+    clock = FakeClock()
+    first = StripeEmulator(seed=7, clock=clock, webhook_delivery="sync", state_file=tmp_path / "state.json")
+    session = first.stripe_client(API_KEY).v1.checkout.sessions.create(session_params(expires_at=NOW + 3600))
+    again = StripeEmulator(seed=7, clock=clock, webhook_delivery="sync", state_file=tmp_path / "state.json")
+    again.advance_time(3600)
+    assert again.get(session.id)["status"] == "expired"

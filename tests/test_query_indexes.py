@@ -139,6 +139,9 @@ def serving_index(collection: str, query: dict[str, Any], sort: list[tuple[str, 
     }
     if unique:
         return f"unique {sorted(unique)[0]}"
+    id_values = query.get("_id")
+    if _is_operator_dict(id_values) and set(id_values) == {"$in"}:
+        return "_id (a few ids)"  # point lookups on the _id index, however many
     wanted = [(field, int(direction)) for field, direction in sort]
     reversed_sort = [(field, -direction) for field, direction in wanted]
     read = set(equality) | other | {field for field, _ in wanted}
@@ -187,6 +190,7 @@ def assert_indexed(commands) -> list[str]:
         ({"signal_retry_needed": False}, [("updated_at", 1)], False),  # outside the partial index
         ({"status": "completed"}, [], False),
         ({"stripe_session_id": "cs_1", "status": {"$in": ["pending"]}}, [], True),
+        ({"_id": {"$in": [1, 2]}}, [], True),
     ],
 )
 def test_the_rule(query, sort, served):

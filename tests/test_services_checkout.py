@@ -53,13 +53,8 @@ def give_customer(emulator, profile) -> str:
 
 def test_premium_start_sends_exact_parameters(emulated_stripe, profile):
     start = services.start_premium_checkout(profile, **URLS)
-    customer_call, session_call = emulated_stripe.requests
-    assert customer_call.path == "/v1/customers"
-    assert customer_call.idempotency_key == f"skillswap-customer-{profile.id}"
-    assert customer_call.params == {
-        "metadata": {"profile_id": str(profile.id), "django_user_id": "1"}
-    }
-    [customer] = emulated_stripe.all("customer")
+    # One call: Checkout creates the customer, the completed session names it.
+    [session_call] = emulated_stripe.requests
     payment = start.payment
     metadata = {"payment_id": str(payment.id), "type": "premium", "from_user_id": str(profile.id)}
     assert session_call.path == "/v1/checkout/sessions"
@@ -70,7 +65,7 @@ def test_premium_start_sends_exact_parameters(emulated_stripe, profile):
         "client_reference_id": str(payment.id),
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata},
-        "customer": customer["id"],
+        "customer_creation": "always",
         "success_url": "https://shop.example.com/paid?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": "https://shop.example.com/cancel",
     }
@@ -83,7 +78,9 @@ def test_premium_start_sends_exact_parameters(emulated_stripe, profile):
     )
     assert stored.stripe_session_id == start.session_id and stored.checkout_url == start.url
     assert stored.open_checkout_slot == f"premium:{profile.id}"
-    assert PaymentProfile.objects.get(id=profile.id).stripe_customer_id == customer["id"]
+    assert stored.stripe_customer_id is None
+    assert PaymentProfile.objects.get(id=profile.id).stripe_customer_id is None
+    assert emulated_stripe.all("customer") == []
     session = emulated_stripe.get(start.session_id)
     assert (session["amount_total"], session["currency"], session["status"]) == (999, "usd", "open")
 
@@ -216,13 +213,24 @@ def test_stripe_failure_leaves_no_orphan(emulated_stripe, profile, status, error
     assert len(emulated_stripe.all("checkout.session")) == 1
 
 
-def test_customer_creation_failure_leaves_no_orphan(emulated_stripe, profile):
-    emulated_stripe.inject_failure("POST", "/v1/customers", network=True)
+def test_a_paid_checkout_gives_the_profile_the_customer_checkout_created(
+    emulated_stripe, emulator_webhooks, profile
+):
+    start = services.start_premium_checkout(profile, **URLS)
+    assert emulated_stripe.submit_payment(start.session_id).succeeded
+    [customer] = emulated_stripe.all("customer")
+    assert emulated_stripe.get(start.session_id)["customer"] == customer["id"]
+    assert PaymentProfile.objects.get(id=profile.id).stripe_customer_id == customer["id"]
+    assert repository.get_payment(start.payment.id).status == "completed"
+
+
+def test_session_creation_failure_leaves_no_orphan(emulated_stripe, profile):
+    emulated_stripe.inject_failure("POST", "/v1/checkout/sessions", network=True)
     with pytest.raises(GatewayError) as excinfo:
         services.start_premium_checkout(profile, **URLS)
     assert excinfo.value.kind == "network"
     assert Payment.objects.count() == 0
-    assert emulated_stripe.requests_to("POST", "/v1/checkout/sessions") == []
+    assert emulated_stripe.all("customer") == []
     assert PaymentProfile.objects.get(id=profile.id).stripe_customer_id is None
 
 
@@ -252,7 +260,7 @@ def test_tip_start_sends_exact_parameters(emulated_stripe, profile, recipient):
         "https://shop.example.com/paid?session_id={CHECKOUT_SESSION_ID}",
         "https://shop.example.com/cancel",
     )
-    assert session_call.params["customer"] == payment.stripe_customer_id
+    assert session_call.params["customer_creation"] == "always" and "customer" not in session_call.params
     assert (payment.amount, payment.amount_minor, payment.to_user_id) == (
         Decimal("10.00"),
         1000,

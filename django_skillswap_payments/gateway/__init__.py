@@ -160,6 +160,7 @@ def create_checkout_session(
     success_url: str,
     cancel_url: str,
     customer_id: str | None = None,
+    create_customer: bool = False,
     expires_at: dt.datetime | None = None,
     allow_promotion_codes: bool = False,
 ) -> stripe.checkout.Session:
@@ -168,7 +169,9 @@ def create_checkout_session(
     The price is sent inline as ``price_data`` in integer minor units; the
     payment id is attached as ``client_reference_id`` and in both the
     session's and the PaymentIntent's metadata. ``allow_promotion_codes``
-    adds Checkout's promotion code field.
+    adds Checkout's promotion code field. ``customer_id`` charges that
+    customer; without one, ``create_customer`` has Checkout create a customer
+    (``customer_creation="always"``), named on the completed session.
     """
     metadata = payment_metadata(payment)
     params: SessionCreateParams = {
@@ -191,6 +194,8 @@ def create_checkout_session(
     }
     if customer_id:
         params["customer"] = customer_id
+    elif create_customer:
+        params["customer_creation"] = "always"
     destination = getattr(payment, "destination_account_id", None)
     if destination and not getattr(payment, "payout_held", None):
         # Stripe Connect destination charge (services/connect.py decided the routing and fee).

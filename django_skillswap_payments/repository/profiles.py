@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bson import ObjectId
 from mongoengine.errors import NotUniqueError
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from ..documents import PaymentProfile, utcnow
 from ..ids import to_object_id
@@ -27,10 +30,55 @@ def profile_for_django_user(django_user_id: str, *, create: bool) -> PaymentProf
         return PaymentProfile.objects(django_user_id=django_user_id).first()
 
 
+def open_profile_for_django_user(django_user_id: str) -> tuple[PaymentProfile, bool]:
+    """The profile of a Django user, created if missing, and whether this call created it.
+
+    One ``findAndModify``: the upsert brings its own ``_id`` and returns the
+    document as it was before, so ``None`` means "inserted, with our id" and
+    the new profile needs no second read.
+    """
+    new_id, now = ObjectId(), utcnow()
+    collection = PaymentProfile._get_collection()
+    try:
+        before = collection.find_one_and_update(
+            {"django_user_id": django_user_id},
+            {"$setOnInsert": {"_id": new_id, "created_at": now}},
+            upsert=True,
+            return_document=ReturnDocument.BEFORE,
+        )
+    except DuplicateKeyError:
+        # A concurrent upsert inserted first; the profile exists now.
+        before = collection.find_one({"django_user_id": django_user_id})
+        if before is None:
+            raise
+    if before is None:
+        return PaymentProfile(id=new_id, django_user_id=django_user_id, created_at=now), True
+    return PaymentProfile._from_son(before), False
+
+
+def adopt_customer_id(profile_id: ObjectId, customer_id: str) -> None:
+    """Store the Stripe customer Checkout created for a profile, unless it already has one.
+
+    A profile keeps its first customer: a later one (from a checkout started
+    before the first was stored) is left on its payment only.
+    """
+    try:
+        PaymentProfile.objects(id=profile_id, stripe_customer_id=None).update_one(
+            set__stripe_customer_id=customer_id
+        )
+    except NotUniqueError:
+        pass  # already the customer of another profile: never move it
+
+
 def get_profile(profile_id: Any) -> PaymentProfile | None:
     """The profile with this id (``ObjectId`` or 24-hex string); ``None`` if absent or malformed."""
     oid = to_object_id(profile_id)
     return PaymentProfile.objects(id=oid).first() if oid is not None else None
+
+
+def profiles_by_id(profile_ids: list[ObjectId]) -> dict[ObjectId, PaymentProfile]:
+    """The profiles among ``profile_ids`` that exist, by id, in one ``find``."""
+    return {profile.id: profile for profile in PaymentProfile.objects(id__in=list(set(profile_ids)))}
 
 
 def profile_for_customer(customer_id: str) -> PaymentProfile | None:

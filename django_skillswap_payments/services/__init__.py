@@ -1,7 +1,9 @@
 """The payment rules, free of HTTP, by job.
 
-- :mod:`.checkout` — starting a premium purchase or a tip (validation, the
-  one-open-premium-checkout rule, the Stripe session);
+- :mod:`.checkout` — starting a tip, and what every start shares (validation,
+  the Stripe session);
+- :mod:`.premium_checkout` — starting the premium purchase (the
+  one-open-premium-checkout rule);
 - :mod:`.confirmation` — the success page asking Stripe how a checkout ended;
 - :mod:`.cancellation` — ending an unpaid checkout: the cancel page, and open
   checkouts retired because Stripe no longer has them open;
@@ -30,8 +32,6 @@ from .cancellation import cancel_checkout_session
 from .checkout import (
     CheckoutStart,
     clean_tip_message,
-    start_premium_checkout,
-    start_premium_checkout_for_user,
     start_tip_checkout,
     start_tip_checkout_for_user,
     with_session_id,
@@ -39,6 +39,7 @@ from .checkout import (
 from .confirmation import confirm_checkout_session
 from .legacy import SubscriptionSync, sync_legacy_subscription
 from .premium import forget_premium_status, is_premium_user, premium_status_of_user
+from .premium_checkout import start_premium_checkout, start_premium_checkout_for_user
 from .reads import get_payment_history, get_premium_status, get_tip_history, is_premium
 from .transitions import (
     TransitionResult,

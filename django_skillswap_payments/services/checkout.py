@@ -1,64 +1,40 @@
 """Starting a checkout: a pending payment, then its Stripe Checkout Session.
 
-A premium purchase may have one open checkout per user, held by the unique
-``open_checkout_slot`` index: concurrent starts race for it, one creates the
-session and the others return that same session. A declined card does not
-end that checkout (the buyer may try again on the same page), so a new start
-returns it too; before handing it out again, Stripe is asked whether the
-session is still open, and a session Stripe has expired, completed or never
-heard of is settled first. Tips have no such limit.
-A pending payment that never got its session (Stripe refused, the process
-died) is deleted or reclaimed, never left payable.
+This module starts tips and holds what every start shares: the checks of
+amounts and messages, and :func:`_open_session`, which creates the Stripe
+session for a pending payment. The premium purchase and its
+one-open-checkout rule are :mod:`.premium_checkout`. A pending payment that
+never got its session (Stripe refused, the process died) is deleted or
+reclaimed, never left payable.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import time
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bson import ObjectId
-from mongoengine.errors import NotUniqueError
-
 from .. import gateway, stripe_facts, users
-from ..conf import payments_settings
-from ..documents import (
-    STATUS_PENDING,
-    TRANSACTION_PREMIUM,
-    TRANSACTION_TIP,
-    Payment,
-    PaymentProfile,
-    as_aware,
-    utcnow,
-)
+from ..conf import DEFAULTS, payments_settings
+from ..documents import TRANSACTION_TIP, Payment, PaymentProfile, as_aware, utcnow
 from ..errors import (
-    AlreadyPremium,
     CheckoutInProgress,
     GatewayError,
     InvalidMessage,
+    RecipientNotFound,
     SelfTipNotAllowed,
 )
+from ..ids import to_object_id
 from ..money import parse_amount
 from ..repository import payments as payment_store
 from ..repository import profiles
-from . import connect
-from .cancellation import close_checkout, fetch_session, settle_closed_checkout
+from . import connect, premium
 from .promotions import offers_promotion_codes
-from .reads import is_premium
-from .transitions import REASON_EXPIRED
 
 logger = logging.getLogger("django_skillswap_payments.services")
 
-# A premium slot whose holder has not stored a session id after this long is
-# taken to belong to a crashed request and may be reclaimed.
-STALE_SLOT_SECONDS = 60
-# How long a concurrent premium start waits for the winner's session.
-SLOT_WAIT_SECONDS = 5.0
-SLOT_POLL_INTERVAL = 0.05
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 # Characters that steer text direction: the explicit formatting classes (embeddings,
 # overrides, isolates and their terminators), read from unicodedata so characters a
@@ -148,16 +124,18 @@ def _age_seconds(payment: Payment) -> float:
     return (utcnow() - created).total_seconds()
 
 
-def _ensure_customer(profile: Any) -> str | None:
-    """Stripe customer of the profile, created once for default profiles."""
+def _customer_of(profile: Any) -> tuple[str | None, bool]:
+    """The profile's Stripe customer, or whether Checkout should create one.
+
+    A default profile without a customer has Checkout create it (no call of
+    our own); the completed session names it and the profile keeps it (see
+    ``services.transitions``). A site-provided profile without a customer id
+    lets Checkout collect the details, as Stripe does by default.
+    """
     existing = getattr(profile, "stripe_customer_id", None)
     if existing:
-        return existing
-    if not isinstance(profile, PaymentProfile):
-        # A site-provided profile without a customer id: let Checkout collect details.
-        return None
-    customer_id = stripe_facts.stripe_id(gateway.create_customer(profile))
-    return profiles.save_customer_id(profile, customer_id) if customer_id else None
+        return existing, False
+    return None, isinstance(profile, PaymentProfile)
 
 
 def _expire_quietly(session_id: str) -> None:
@@ -181,7 +159,7 @@ def _open_session(
     propagates, so no pending document without a session id is left behind.
     """
     try:
-        customer_id = _ensure_customer(profile)
+        customer_id, create_customer = _customer_of(profile)
         session = stripe_facts.checkout_session(
             gateway.create_checkout_session(
                 payment,
@@ -190,6 +168,7 @@ def _open_session(
                 cancel_url=cancel_url,
                 customer_id=customer_id,
                 allow_promotion_codes=offers_promotion_codes(payment),
+                create_customer=create_customer,
             )
         )
         if not session.id:
@@ -217,108 +196,6 @@ def _open_session(
         payment=stored,
         success_url=stored.success_url,
         cancel_url=stored.cancel_url,
-    )
-
-
-# -- premium ---------------------------------------------------------------
-
-
-def _wait_for_session(payment_id: ObjectId) -> Payment | None:
-    """Poll until the competing start stored its session; ``None`` if its payment vanished."""
-    deadline = time.monotonic() + SLOT_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        current = payment_store.get_payment(payment_id)
-        if current is None or current.status != STATUS_PENDING:
-            return None
-        if current.stripe_session_id:
-            return current
-        time.sleep(SLOT_POLL_INTERVAL)
-    raise CheckoutInProgress()
-
-
-def _resume_or_settle(holder: Payment) -> CheckoutStart | None:
-    """The holder's checkout to hand out again, if Stripe still has it open; else settle it.
-
-    Too old to hand out (``CHECKOUT_SESSION_REUSE_SECONDS``): expired at
-    Stripe and here. Otherwise the session is fetched: open → returned;
-    paid, expired, failed or unknown to Stripe → the payment follows suit
-    (``None`` is returned and the caller looks again).
-    """
-    if _age_seconds(holder) >= payments_settings.checkout_session_reuse_seconds:
-        close_checkout(holder, reason=REASON_EXPIRED)
-        return None
-    session = fetch_session(holder.stripe_session_id)
-    if session is None or not session.open:
-        settle_closed_checkout(holder, session)
-        return None
-    return CheckoutStart(
-        session_id=holder.stripe_session_id,
-        url=holder.checkout_url or session.url or "",
-        payment=holder,
-        reused=True,
-        success_url=session.success_url or holder.success_url,
-        cancel_url=session.cancel_url or holder.cancel_url,
-    )
-
-
-def start_premium_checkout(profile: Any, *, success_url: str, cancel_url: str) -> CheckoutStart:
-    """Start (or resume) the premium purchase of ``profile``.
-
-    Refuses with ``AlreadyPremium`` when the user already has premium. An
-    open premium checkout (also after a declined card) younger than
-    ``CHECKOUT_SESSION_REUSE_SECONDS`` and still open at Stripe is returned
-    again (``reused=True``) instead of creating a second session. Concurrent
-    starts race for the profile's unique ``open_checkout_slot``: one creates
-    the Stripe session, the others wait for it and return the same session.
-    Raises ``PaymentProcessing`` while the open checkout's delayed payment
-    method is still clearing, and ``GatewayError`` when Stripe cannot be asked.
-    """
-    if is_premium(profile):
-        raise AlreadyPremium()
-    slot = payment_store.premium_slot(profile.id)
-    for _attempt in range(5):
-        holder = payment_store.find_open_checkout(slot)
-        if holder is not None:
-            if not holder.stripe_session_id:
-                if _age_seconds(holder) > STALE_SLOT_SECONDS:
-                    payment_store.delete_unstarted_payment(
-                        holder.id,
-                        created_before=utcnow() - dt.timedelta(seconds=STALE_SLOT_SECONDS),
-                    )
-                    continue
-                holder = _wait_for_session(holder.id)
-                if holder is None:
-                    continue
-            resumed = _resume_or_settle(holder)
-            if resumed is not None:
-                return resumed
-            if is_premium(profile):
-                raise AlreadyPremium()
-            continue
-        try:
-            payment = payment_store.create_pending_payment(
-                transaction_type=TRANSACTION_PREMIUM,
-                from_user_id=profile.id,
-                amount=payments_settings.premium_price,
-                currency=payments_settings.currency,
-                open_checkout_slot=slot,
-            )
-        except NotUniqueError:
-            continue  # another start took the slot first; use its session
-        return _open_session(
-            payment,
-            profile,
-            product_name=payments_settings.PREMIUM_PRODUCT_NAME,
-            success_url=success_url,
-            cancel_url=cancel_url,
-        )
-    raise CheckoutInProgress()
-
-
-def start_premium_checkout_for_user(user: Any, *, success_url: str, cancel_url: str) -> CheckoutStart:
-    """:func:`start_premium_checkout` for a Django user, whose profile is created on first use."""
-    return start_premium_checkout(
-        users.resolve_profile(user), success_url=success_url, cancel_url=cancel_url
     )
 
 
@@ -365,12 +242,37 @@ def start_tip_checkout_for_user(
     """
     value = parse_tip_amount(amount)
     text = clean_tip_message(message)
+    sender, recipient = _tip_parties(user, to_user_id, value)
+    return _open_tip(sender, recipient, value, text, success_url=success_url, cancel_url=cancel_url)
+
+
+def _tip_parties(user: Any, to_user_id: Any, value: Decimal) -> tuple[Any, Any]:
+    """Sender and recipient profiles; one command for a sender whose profile id is remembered.
+
+    With the default profiles, both are read by id in one ``find``; a stale
+    or missing memory falls back to the resolvers (recipient first, then the
+    sender's upsert), which give the same answers and errors.
+    """
+    defaults = all(getattr(payments_settings, name) == DEFAULTS[name]
+                   for name in ("PROFILE_RESOLVER", "RECIPIENT_RESOLVER"))
+    if not defaults or not payments_settings.CREATE_PROFILES:
+        recipient = users.resolve_recipient(to_user_id)
+        connect.tip_payment_fields(recipient, value, payments_settings.currency)  # refuses before any write
+        return users.resolve_profile(user), recipient
+    if getattr(user, "is_authenticated", False) and user.pk is not None and isinstance(to_user_id, str):
+        sender_id, recipient_id = premium.remembered_profile_id(str(user.pk)), to_object_id(to_user_id.strip())
+        if sender_id is not None and recipient_id is not None:
+            found = profiles.profiles_by_id([sender_id, recipient_id])
+            sender = found.get(sender_id)
+            if sender is not None and sender.django_user_id == str(user.pk):
+                if recipient_id not in found:
+                    raise RecipientNotFound()
+                return sender, found[recipient_id]
     recipient = users.resolve_recipient(to_user_id)
     connect.tip_payment_fields(recipient, value, payments_settings.currency)  # refuses before any write
-    return _open_tip(
-        users.resolve_profile(user), recipient, value, text,
-        success_url=success_url, cancel_url=cancel_url,
-    )
+    sender = users.resolve_profile(user)
+    premium.remember_profile_id(str(user.pk), sender.id)
+    return sender, recipient
 
 
 def _open_tip(

@@ -46,6 +46,20 @@ def _profile_key(django_user_id: str) -> str:
     return f"{CACHE_PREFIX}:profile:{django_user_id}"
 
 
+def remembered_profile_id(django_user_id: str) -> Any:
+    """The profile id last seen for a Django user (``None``: not known in this cache).
+
+    Only a hint for a checkout start, which checks it in the same read that
+    needs the profile; the status read trusts it only with the status cache on.
+    """
+    return cache.get(_profile_key(django_user_id))
+
+
+def remember_profile_id(django_user_id: str, profile_id: Any) -> None:
+    """Remember the profile id of a Django user (the mapping never changes once made)."""
+    cache.set(_profile_key(django_user_id), profile_id, None)
+
+
 def forget_premium_status(profile_id: Any) -> None:
     """Drop the cached status of a profile (after any change that may alter it)."""
     if payments_settings.status_cache_seconds and profile_id is not None:

@@ -41,7 +41,7 @@ from ..errors import (
     RefundExceedsRemainder,
 )
 from ..money import normalize_currency
-from ..repository import completion
+from ..repository import completion, profiles
 from ..repository import payments as payment_store
 from ..states import ALLOWED_PREVIOUS, REFUNDABLE
 from . import connect, premium, promotions
@@ -256,7 +256,7 @@ def complete_from_session(
 
     ``livemode`` overrides the session's own flag (a webhook trusts its event's).
     """
-    return complete_payment(
+    result = complete_payment(
         payment,
         payment_intent_id=session.intent_id,
         amount_minor=session.amount_minor,
@@ -265,6 +265,19 @@ def complete_from_session(
         session_id=session.id,
         discount=session.discount,
     )
+    _adopt_created_customer(session, result.payment)
+    return result
+
+
+def _adopt_created_customer(session: stripe_facts.CheckoutSessionFacts, payment: Payment) -> None:
+    """Checkout created the payer's Stripe customer: the profile keeps it for later checkouts.
+
+    Only checkouts started while the profile had no customer ask Checkout to
+    create one, so this write comes with those (normally the profile's first
+    paid checkout), not with every completion.
+    """
+    if session.created_customer_id:
+        profiles.adopt_customer_id(payment.from_user_id, session.created_customer_id)
 
 
 def complete_session(
@@ -289,6 +302,8 @@ def complete_session(
     except InvalidAmount:
         return None
     fields = {"stripe_payment_intent_id": session.intent_id} if session.intent_id else {}
+    if session.created_customer_id:
+        fields["stripe_customer_id"] = session.created_customer_id
     try:
         updated = completion.complete_by_session(
             session.id,
@@ -303,6 +318,7 @@ def complete_session(
     if updated is None:
         return None
     _announce(updated)
+    _adopt_created_customer(session, updated)
     return TransitionResult(payment=updated, changed=True)
 
 

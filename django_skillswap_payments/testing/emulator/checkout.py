@@ -8,6 +8,7 @@ expiry of open sessions, both on request and when the clock passes
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -124,6 +125,10 @@ class CheckoutSessions(EmulatorStore):
                 url=f"{base}/c/pay/{session_id}",
             )
             self._store(session)
+            heapq.heappush(
+                self._expiry_queue(),
+                (expires_at, len(self._by_type["checkout.session"]) - 1, session_id),
+            )
             self._extras[session_id] = CheckoutExtras(
                 base_url=base,
                 payment_intent_data=intent_data,
@@ -295,11 +300,30 @@ class CheckoutSessions(EmulatorStore):
         return extras
 
     def _expire_due_sessions(self) -> None:
+        # Runs before every operation: only the sessions now due are looked at, in creation order.
+        queue = self._expiry_queue()
         now = self.now()
-        for session_id in self._by_type.get("checkout.session", []):
-            session = self._objects[session_id]
-            if session["status"] == "open" and session["expires_at"] <= now:
+        due: list[tuple[int, str]] = []
+        while queue and queue[0][0] <= now:
+            _expires_at, created_order, session_id = heapq.heappop(queue)
+            due.append((created_order, session_id))
+        for _created_order, session_id in sorted(due):
+            session = self._objects.get(session_id)
+            if session is not None and session["status"] == "open":
                 self._expire(session)
+
+    def _expiry_queue(self) -> list[tuple[int, int, str]]:
+        """Sessions by ``expires_at`` (a heap), each once; built from the stored ones on first use."""
+        queue = self.__dict__.get("_session_expiry_queue")
+        if queue is None:
+            queue = [
+                (self._objects[session_id]["expires_at"], order, session_id)
+                for order, session_id in enumerate(self._by_type.get("checkout.session", []))
+                if self._objects[session_id]["status"] == "open"
+            ]
+            heapq.heapify(queue)
+            self.__dict__["_session_expiry_queue"] = queue
+        return queue
 
     def _on_operation_start(self) -> None:
         super()._on_operation_start()

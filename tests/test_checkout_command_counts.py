@@ -1,0 +1,197 @@
+"""MongoDB commands and Stripe calls of starting a checkout, counted exactly.
+
+The budget of a premium start: three MongoDB commands (the profile, the
+pending payment, the session stored on it) and one Stripe call (the Checkout
+Session, which creates the customer itself), for a new user as for a
+returning one. A change that adds a round trip fails here.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from django_skillswap_payments.documents import Payment, PaymentProfile
+from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, TIP_URL
+from tests.support.commands import assert_mongo_commands
+from tests.support.database import pending_payment, profile_of
+from tests.support.stripe_objects import session_object
+from tests.support.webhooks import post_webhook, signed
+
+pytestmark = pytest.mark.django_db
+
+BODY = {"success_url": SUCCESS_URL, "cancel_url": CANCEL_URL}
+SESSION_CREATE = ("POST", "/v1/checkout/sessions")
+
+
+def _stripe_calls(emulator, since: int) -> list[tuple[str, str]]:
+    return [(request.method, request.path) for request in emulator.requests[since:]]
+
+
+def _start(client, emulator, *, commands: int, url=PREMIUM_URL, body=BODY, status=200):
+    before = len(emulator.requests)
+    with assert_mongo_commands(commands):
+        response = client.post(url, body, format="json")
+    assert response.status_code == status, response.content
+    return response.json(), _stripe_calls(emulator, before)
+
+
+def _pay(emulator, session_id):
+    assert emulator.submit_payment(session_id).succeeded
+
+
+def _profile(user) -> PaymentProfile:
+    return PaymentProfile.objects.get(django_user_id=str(user.pk))
+
+
+def test_premium_checkout_of_a_new_user(emulated_stripe, alice, alice_client):
+    body, calls = _start(alice_client, emulated_stripe, commands=3)
+    assert calls == [SESSION_CREATE]
+    assert body["reused"] is False
+    (request,) = emulated_stripe.requests_to(*SESSION_CREATE)
+    assert request.params["customer_creation"] == "always" and "customer" not in request.params
+    assert request.idempotency_key == f"skillswap-checkout-{Payment.objects.get().id}"
+
+
+def test_premium_checkout_of_a_returning_user_after_an_abandoned_one(
+    emulated_stripe, emulator_webhooks, alice, alice_client
+):
+    first, _ = _start(alice_client, emulated_stripe, commands=3)
+    emulated_stripe.expire_checkout_session(first["session_id"])
+    # profile, premium status and open checkout in one read; the pending payment; its session
+    second, calls = _start(alice_client, emulated_stripe, commands=3)
+    assert calls == [SESSION_CREATE]
+    assert second["session_id"] != first["session_id"] and second["reused"] is False
+
+
+def test_premium_checkout_of_a_user_with_a_customer_passes_it(emulated_stripe, alice, alice_client):
+    profile = profile_of(alice)
+    customer = emulated_stripe.create_customer({})
+    PaymentProfile.objects(id=profile.id).update_one(set__stripe_customer_id=customer["id"])
+    cache.clear()  # not remembered in this process: the upsert finds the profile
+    _start(alice_client, emulated_stripe, commands=4)
+    cache.clear()
+    Payment.objects.delete()
+    _, calls = _start(alice_client, emulated_stripe, commands=4)
+    assert calls == [SESSION_CREATE]
+    request = emulated_stripe.requests_to(*SESSION_CREATE)[-1]
+    assert request.params["customer"] == customer["id"] and "customer_creation" not in request.params
+    Payment.objects.delete()
+    _, calls = _start(alice_client, emulated_stripe, commands=3)  # remembered now
+    assert calls == [SESSION_CREATE]
+
+
+def test_the_customer_checkout_created_is_kept_and_passed_next_time(
+    emulated_stripe, emulator_webhooks, alice, alice_client, bob
+):
+    first, _ = _start(alice_client, emulated_stripe, commands=3)
+    _pay(emulated_stripe, first["session_id"])
+    session = emulated_stripe.get(first["session_id"])
+    assert session["customer"].startswith("cus_")
+    assert _profile(alice).stripe_customer_id == session["customer"]
+
+    recipient = profile_of(bob)
+    tip = {**BODY, "to_user_id": str(recipient.id), "amount": "5.00"}
+    # sender (remembered) and recipient in one find, the pending payment, its session
+    body, calls = _start(alice_client, emulated_stripe, commands=3, url=TIP_URL, body=tip)
+    assert calls == [SESSION_CREATE]
+    request = emulated_stripe.requests_to(*SESSION_CREATE)[-1]
+    assert request.params["customer"] == session["customer"]
+    assert len(emulated_stripe.all("customer")) == 1
+
+
+def test_premium_checkout_of_a_premium_user_is_refused_after_one_command_and_no_stripe_call(
+    emulated_stripe, emulator_webhooks, alice, alice_client
+):
+    first, _ = _start(alice_client, emulated_stripe, commands=3)
+    _pay(emulated_stripe, first["session_id"])
+    body, calls = _start(alice_client, emulated_stripe, commands=1, status=400)
+    assert calls == [] and body["error"] == "User already has premium access"
+
+
+def test_an_open_checkout_is_handed_out_again_after_one_read(emulated_stripe, alice, alice_client):
+    first, _ = _start(alice_client, emulated_stripe, commands=3)
+    second, calls = _start(alice_client, emulated_stripe, commands=1)
+    assert calls == [("GET", f"/v1/checkout/sessions/{first['session_id']}")]
+    assert second["reused"] is True and second["session_id"] == first["session_id"]
+
+
+def test_a_remembered_profile_that_is_gone_is_created_again(emulated_stripe, alice, alice_client):
+    first, _ = _start(alice_client, emulated_stripe, commands=3)
+    old = _profile(alice)
+    PaymentProfile.objects.delete()
+    Payment.objects.delete()
+    # the read finds no profile under the remembered id; the upsert creates it
+    _, calls = _start(alice_client, emulated_stripe, commands=4)
+    assert calls == [SESSION_CREATE]
+    new = _profile(alice)
+    assert new.id != old.id and Payment.objects.get().from_user_id == new.id
+
+
+def test_tip_checkout_of_a_new_sender(emulated_stripe, alice, alice_client, bob):
+    recipient = profile_of(bob)
+    tip = {**BODY, "to_user_id": str(recipient.id), "amount": "5.00"}
+    # recipient, sender's profile (upsert), the pending payment, its session
+    _, calls = _start(alice_client, emulated_stripe, commands=4, url=TIP_URL, body=tip)
+    assert calls == [SESSION_CREATE]
+    request = emulated_stripe.requests_to(*SESSION_CREATE)[-1]
+    assert request.params["customer_creation"] == "always"
+
+
+@pytest.mark.parametrize("created", [False, True], ids=["customer-passed", "customer-created"])
+def test_completion_stores_a_created_customer_once(alice, anon_client, created):
+    payment = pending_payment(profile_of(alice))
+    extra = {"customer": "cus_created", "customer_creation": "always" if created else None}
+    payload, signature = signed("checkout.session.completed", session_object(payment, **extra))
+    # record, complete, finish; + store the customer Checkout created on the profile
+    with assert_mongo_commands(4 if created else 3):
+        assert post_webhook(anon_client, payload, signature).status_code == 200
+    assert _profile(alice).stripe_customer_id == ("cus_created" if created else None)
+    assert Payment.objects.get().stripe_customer_id == ("cus_created" if created else None)
+
+
+def test_a_profile_keeps_its_first_customer(alice, anon_client):
+    profile = profile_of(alice)
+    PaymentProfile.objects(id=profile.id).update_one(set__stripe_customer_id="cus_first")
+    payment = pending_payment(profile)
+    session = session_object(payment, customer="cus_second", customer_creation="always")
+    assert post_webhook(anon_client, *signed("checkout.session.completed", session)).status_code == 200
+    assert _profile(alice).stripe_customer_id == "cus_first"
+    assert Payment.objects.get().status == "completed"
+
+
+def test_tip_checkout_of_a_returning_sender(emulated_stripe, alice, alice_client, bob):
+    recipient = profile_of(bob)
+    tip = {**BODY, "to_user_id": str(recipient.id), "amount": "5.00"}
+    _start(alice_client, emulated_stripe, commands=4, url=TIP_URL, body=tip)
+    _, calls = _start(alice_client, emulated_stripe, commands=3, url=TIP_URL, body=tip)
+    assert calls == [SESSION_CREATE]
+    sent = Payment.objects.order_by("created_at")
+    assert [(p.from_user_id, p.to_user_id) for p in sent] == [(_profile(alice).id, recipient.id)] * 2
+
+
+@pytest.mark.parametrize("to", ["unknown", "self", "malformed"])
+def test_a_remembered_sender_gets_the_same_tip_errors(emulated_stripe, alice, alice_client, bob, to):
+    tip = {**BODY, "to_user_id": str(profile_of(bob).id), "amount": "5.00"}
+    _start(alice_client, emulated_stripe, commands=4, url=TIP_URL, body=tip)
+    target = {"unknown": "65a1b2c3d4e5f6a7b8c9d0e1", "self": str(_profile(alice).id), "malformed": "bob"}[to]
+    expected = {
+        "unknown": (404, "Recipient user not found"),
+        "self": (400, "You cannot tip yourself"),
+        "malformed": (400, "Invalid user ID format"),
+    }[to]
+    before = Payment.objects.count()
+    response = alice_client.post(TIP_URL, {**tip, "to_user_id": target}, format="json")
+    assert (response.status_code, response.json()["error"]) == expected
+    assert Payment.objects.count() == before
+    assert len(emulated_stripe.requests_to(*SESSION_CREATE)) == 1
+
+
+def test_a_tip_from_a_sender_whose_remembered_profile_is_gone(emulated_stripe, alice, alice_client, bob):
+    recipient = profile_of(bob)
+    tip = {**BODY, "to_user_id": str(recipient.id), "amount": "5.00"}
+    _start(alice_client, emulated_stripe, commands=4, url=TIP_URL, body=tip)
+    PaymentProfile.objects(django_user_id=str(alice.pk)).delete()
+    # the read misses the sender; recipient and the sender's upsert as for a new sender
+    _start(alice_client, emulated_stripe, commands=5, url=TIP_URL, body=tip)
+    assert Payment.objects.order_by("-created_at").first().from_user_id == _profile(alice).id
