@@ -10,6 +10,8 @@ Stable ids, reported by ``manage.py check``:
 * ``skillswap_payments.E006`` – a dotted-path hook cannot be imported.
 * ``skillswap_payments.E007`` – ``SKILLSWAP_PAYMENTS`` is not a dict.
 * ``skillswap_payments.W001`` – unknown key in ``SKILLSWAP_PAYMENTS`` (probably a typo).
+* ``skillswap_payments.E040``–``E044``, ``W040``–``W041`` – the accepted currencies, their
+  prices and tip limits (:func:`~django_skillswap_payments.currencies.check_currencies`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import DEFAULTS, SETTINGS_NAME, key_mode, mongo_client_options, payments_settings
+from .currencies import check_currencies, single_terms
 
 TAG = "skillswap_payments"
 # How long the MongoDB check waits for a server before reporting it unreachable.
@@ -85,11 +88,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         else:
             messages.append(checks.Error(text, hint=hint, id=_id("E003")))
 
+    try:
+        single_terms()  # the one-currency keys; CURRENCIES and its dicts: check_currencies
+    except ImproperlyConfigured as exc:
+        messages.append(checks.Error(str(exc), id=_id("E004")))
     for accessor in (
-        "currency",
-        "premium_price",
-        "tip_min",
-        "tip_max",
         "tip_message_max_length",
         "max_network_retries",
         "webhook_tolerance",
@@ -168,6 +171,7 @@ def check_mongodb(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
 def register() -> None:
     """Register the checks (called from ``AppConfig.ready``)."""
     checks.register(check_settings, TAG)
+    checks.register(check_currencies, TAG)
     # Deliberately not tagged "database": Django skips those in a plain
     # ``manage.py check``, and an unreachable MongoDB is the misconfiguration
     # most worth reporting. The ping is bounded by MONGO_CHECK_TIMEOUT_SECONDS.

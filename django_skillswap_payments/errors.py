@@ -224,3 +224,13 @@ class GatewayError(PaymentError):
 
 
 GATEWAY_ERROR_KINDS = tuple(GatewayError.STATUS_BY_KIND)
+
+
+# -- currencies -------------------------------------------------------------
+
+
+class UnsupportedCurrency(PaymentError):
+    """A checkout asked for a currency the site does not accept (``CURRENCIES``)."""
+
+    code = "unsupported_currency"
+    default_error = "Unsupported currency"

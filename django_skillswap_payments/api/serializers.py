@@ -34,6 +34,7 @@ from ..errors import (
     InvalidRecipientId,
     InvalidRedirectUrl,
     PaymentError,
+    UnsupportedCurrency,
 )
 from ..ids import to_object_id
 from ..redirects import validate_redirect_url
@@ -122,6 +123,21 @@ class OptionalTextField(serializers.Field):
         return data
 
 
+@field_type("string")
+class CurrencyCodeField(serializers.Field):
+    """An optional currency code (``"eur"``, any letter case); whether it is accepted, the service decides."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Must be a currency code such as \"usd\"")
+        return data
+
+
 # -- request serializers -------------------------------------------------------
 
 
@@ -172,34 +188,41 @@ _REDIRECT_ERRORS: dict[str, tuple[type[PaymentError], str | None]] = {
     "success_url": (InvalidRedirectUrl, None),
     "cancel_url": (InvalidRedirectUrl, None),
 }
+_CURRENCY_ERRORS: dict[str, tuple[type[PaymentError], str | None]] = {
+    "currency": (UnsupportedCurrency, "Unsupported currency"),
+}
 
 
 class PremiumCheckoutSerializer(RequestSerializer):
-    """Body of ``premium/create-checkout/``: where Stripe sends the user afterwards."""
+    """Body of ``premium/create-checkout/``: where Stripe sends the user afterwards, in which currency."""
 
     success_url = RedirectURLField()
     cancel_url = RedirectURLField()
+    currency = CurrencyCodeField()
 
-    field_errors = _REDIRECT_ERRORS
+    field_errors = {**_REDIRECT_ERRORS, **_CURRENCY_ERRORS}
+    service_checked = ("currency",)
     default_error = "Invalid request body"
 
 
 class TipCheckoutSerializer(RequestSerializer):
-    """Body of ``tip/create/``: recipient, amount, optional message, redirect URLs."""
+    """Body of ``tip/create/``: recipient, amount, optional message, redirect URLs, optional currency."""
 
     to_user_id = ObjectIdStringField()
     amount = AmountField()
     message = OptionalTextField()
     success_url = RedirectURLField()
     cancel_url = RedirectURLField()
+    currency = CurrencyCodeField()
 
     field_errors = {
         **_REDIRECT_ERRORS,
+        **_CURRENCY_ERRORS,
         "to_user_id": (InvalidRecipientId, None),
         "amount": (InvalidAmount, "Invalid tip amount"),
         "message": (InvalidMessage, None),
     }
-    service_checked = ("amount", "message")
+    service_checked = ("amount", "message", "currency")
     default_error = "Invalid request body"
 
 
@@ -328,11 +351,33 @@ class CheckoutStatusSerializer(serializers.Serializer):
     currency = serializers.CharField(read_only=True)
 
 
+@field_type("number")
+class MajorUnitsField(serializers.Field):
+    """An exact ``Decimal`` amount in major units, rendered as a JSON number."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: Decimal) -> Decimal:
+        return value
+
+
+class CurrencyTotalsSerializer(serializers.Serializer):
+    """Tips of one currency: counts as ``total_sent``/``total_received``, sums of completed tips."""
+
+    currency = serializers.CharField(read_only=True)
+    count_sent = serializers.IntegerField(read_only=True)
+    amount_sent = MajorUnitsField()
+    count_received = serializers.IntegerField(read_only=True)
+    amount_received = MajorUnitsField()
+
+
 class TipHistorySerializer(serializers.Serializer):
     tips_sent = TipSerializer(many=True, read_only=True)
     tips_received = TipSerializer(many=True, read_only=True)
     total_sent = serializers.IntegerField(read_only=True)
     total_received = serializers.IntegerField(read_only=True)
+    totals_by_currency = CurrencyTotalsSerializer(many=True, read_only=True)
 
 
 class PaymentPageSerializer(serializers.Serializer):

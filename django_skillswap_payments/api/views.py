@@ -94,7 +94,7 @@ class PremiumCheckoutView(PaymentsAPIView):
                       responses={200: openapi.CheckoutStartSchema, **CHECKOUT_ERRORS})
     def post(self, request):
         data = self.body(s.PremiumCheckoutSerializer)
-        with checkout_allowance(request, self):
+        with checkout_allowance(request, self), s.PremiumCheckoutSerializer.field_errors_of_service():
             start = services.start_premium_checkout_for_user(request.user, **data)
         return _checkout_response(start)
 

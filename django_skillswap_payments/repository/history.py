@@ -73,6 +73,25 @@ def count_tips_received(user_id: ObjectId, statuses: Iterable[str] | None = None
     return _tips_received_query(user_id, statuses).count()
 
 
+def tip_sums_by_currency(
+    user_id: ObjectId, *, received: bool, statuses: Iterable[str] | None = None, paid_status: str
+) -> dict[str, tuple[int, int]]:
+    """Per currency: how many tips the user sent (or received), and the sum in minor units of
+    those in ``paid_status``. Each currency is summed on its own, never converted or added to another."""
+    match: dict[str, Any] = {
+        ("to_user_id" if received else "from_user_id"): user_id,
+        "transaction_type": TRANSACTION_TIP,
+    }
+    if statuses:
+        match["status"] = {"$in": list(statuses)}
+    paid_minor = {"$cond": [{"$eq": ["$status", paid_status]}, {"$ifNull": ["$amount_minor", 0]}, 0]}
+    rows = Payment._get_collection().aggregate([
+        {"$match": match},
+        {"$group": {"_id": "$currency", "count": {"$sum": 1}, "paid_minor": {"$sum": paid_minor}}},
+    ])
+    return {row["_id"]: (int(row["count"]), int(row["paid_minor"])) for row in rows}
+
+
 def payment_history(
     user_id: ObjectId,
     *,

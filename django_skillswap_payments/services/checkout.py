@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,6 +25,7 @@ from mongoengine.errors import NotUniqueError
 
 from .. import gateway, stripe_facts, users
 from ..conf import payments_settings
+from ..currencies import CurrencyTerms, checkout_terms
 from ..documents import (
     STATUS_PENDING,
     TRANSACTION_PREMIUM,
@@ -39,14 +39,15 @@ from ..errors import (
     AlreadyPremium,
     CheckoutInProgress,
     GatewayError,
-    InvalidMessage,
     SelfTipNotAllowed,
 )
 from ..money import parse_amount
 from ..repository import payments as payment_store
 from ..repository import profiles
 from .cancellation import close_checkout, fetch_session, settle_closed_checkout
+from .currency_choice import replace_checkout
 from .reads import is_premium
+from .tip_messages import clean_tip_message
 from .transitions import REASON_EXPIRED
 
 logger = logging.getLogger("django_skillswap_payments.services")
@@ -58,17 +59,6 @@ STALE_SLOT_SECONDS = 60
 SLOT_WAIT_SECONDS = 5.0
 SLOT_POLL_INTERVAL = 0.05
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
-# Characters that steer text direction: the explicit formatting classes (embeddings,
-# overrides, isolates and their terminators), read from unicodedata so characters a
-# newer Unicode adds to them are refused too, and the invisible marks, whose bidi
-# classes (L, R, AL) they share with letters: LRM, RLM and ARABIC LETTER MARK.
-BIDI_CONTROL_CLASSES = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"})
-BIDI_MARKS = frozenset("\u200e\u200f\u061c")
-# The invisible format characters (category Cf) ordinary text needs: the soft hyphen,
-# zero-width space, non-joiner and joiner (Persian and Indic scripts, emoji sequences),
-# word joiner, and the tag characters of subdivision flag emoji. Every other Cf character
-# is refused.
-TEXT_FORMAT_CHARACTERS = frozenset("\u00ad\u200b\u200c\u200d\u2060") | frozenset(map(chr, range(0xE0020, 0xE0080)))
 
 
 @dataclass(frozen=True)
@@ -97,48 +87,13 @@ def with_session_id(success_url: str) -> str:
     return f"{base}{separator}session_id={SESSION_ID_PLACEHOLDER}{hash_mark}{fragment}"
 
 
-def clean_tip_message(message: Any) -> str | None:
-    """Strip a tip message and enforce ``TIP_MESSAGE_MAX_LENGTH``; ``None`` when empty.
+def parse_tip_amount(amount: Any, terms: CurrencyTerms | None = None) -> Decimal:
+    """A tip amount within the currency's tip limits that the currency can express.
 
-    Line breaks are allowed. Refused: other control characters, lone
-    surrogates, every character that steers text direction
-    (:data:`BIDI_CONTROL_CLASSES`, :data:`BIDI_MARKS`) and invisible format
-    characters other than :data:`TEXT_FORMAT_CHARACTERS`. Raises ``InvalidMessage``.
+    ``terms`` default to the default currency's (``TIP_MIN``..``TIP_MAX`` in the one-currency form).
     """
-    if message is None:
-        return None
-    if not isinstance(message, str):
-        raise InvalidMessage("Message must be text")
-    text = message.replace("\r\n", "\n").strip()
-    if not text:
-        return None
-    limit = payments_settings.tip_message_max_length
-    if len(text) > limit:
-        raise InvalidMessage(f"Message must be at most {limit} characters")
-    if any(_is_hidden_control(char) for char in text):
-        raise InvalidMessage("Message contains control characters")
-    return text
-
-
-def _is_hidden_control(char: str) -> bool:
-    if char == "\n":
-        return False
-    category = unicodedata.category(char)
-    if category in ("Cc", "Cs") or char in BIDI_MARKS:
-        return True
-    if unicodedata.bidirectional(char) in BIDI_CONTROL_CLASSES:
-        return True
-    return category == "Cf" and char not in TEXT_FORMAT_CHARACTERS
-
-
-def parse_tip_amount(amount: Any) -> Decimal:
-    """A tip amount within ``TIP_MIN``..``TIP_MAX`` with at most the currency's decimals."""
-    return parse_amount(
-        amount,
-        currency=payments_settings.currency,
-        minimum=payments_settings.tip_min,
-        maximum=payments_settings.tip_max,
-    )
+    terms = terms or checkout_terms()
+    return parse_amount(amount, currency=terms.currency, minimum=terms.tip_min, maximum=terms.tip_max)
 
 
 def _age_seconds(payment: Payment) -> float:
@@ -258,7 +213,9 @@ def _resume_or_settle(holder: Payment) -> CheckoutStart | None:
     )
 
 
-def start_premium_checkout(profile: Any, *, success_url: str, cancel_url: str) -> CheckoutStart:
+def start_premium_checkout(
+    profile: Any, *, success_url: str, cancel_url: str, currency: str | None = None
+) -> CheckoutStart:
     """Start (or resume) the premium purchase of ``profile``.
 
     Refuses with ``AlreadyPremium`` when the user already has premium. An
@@ -269,7 +226,10 @@ def start_premium_checkout(profile: Any, *, success_url: str, cancel_url: str) -
     the Stripe session, the others wait for it and return the same session.
     Raises ``PaymentProcessing`` while the open checkout's delayed payment
     method is still clearing, and ``GatewayError`` when Stripe cannot be asked.
+    ``currency`` (default: the first accepted) must be accepted (``UnsupportedCurrency``);
+    an open checkout in another currency is closed first (:func:`.currency_choice.replace_checkout`).
     """
+    terms = checkout_terms(currency)
     if is_premium(profile):
         raise AlreadyPremium()
     slot = payment_store.premium_slot(profile.id)
@@ -286,6 +246,11 @@ def start_premium_checkout(profile: Any, *, success_url: str, cancel_url: str) -
                 holder = _wait_for_session(holder.id)
                 if holder is None:
                     continue
+            if holder.currency != terms.currency:
+                replace_checkout(holder)
+                if is_premium(profile):
+                    raise AlreadyPremium()
+                continue
             resumed = _resume_or_settle(holder)
             if resumed is not None:
                 return resumed
@@ -296,8 +261,8 @@ def start_premium_checkout(profile: Any, *, success_url: str, cancel_url: str) -
             payment = payment_store.create_pending_payment(
                 transaction_type=TRANSACTION_PREMIUM,
                 from_user_id=profile.id,
-                amount=payments_settings.premium_price,
-                currency=payments_settings.currency,
+                amount=terms.premium_price,
+                currency=terms.currency,
                 open_checkout_slot=slot,
             )
         except NotUniqueError:
@@ -312,10 +277,13 @@ def start_premium_checkout(profile: Any, *, success_url: str, cancel_url: str) -
     raise CheckoutInProgress()
 
 
-def start_premium_checkout_for_user(user: Any, *, success_url: str, cancel_url: str) -> CheckoutStart:
+def start_premium_checkout_for_user(
+    user: Any, *, success_url: str, cancel_url: str, currency: str | None = None
+) -> CheckoutStart:
     """:func:`start_premium_checkout` for a Django user, whose profile is created on first use."""
+    terms = checkout_terms(currency)  # an unaccepted currency creates no profile
     return start_premium_checkout(
-        users.resolve_profile(user), success_url=success_url, cancel_url=cancel_url
+        users.resolve_profile(user), success_url=success_url, cancel_url=cancel_url, currency=terms.currency
     )
 
 
@@ -330,20 +298,23 @@ def start_tip_checkout(
     message: Any = None,
     success_url: str,
     cancel_url: str,
+    currency: str | None = None,
 ) -> CheckoutStart:
     """Start a tip from ``profile`` to ``recipient``.
 
     ``recipient`` is a resolved profile object or the recipient id string
     (resolved with ``RECIPIENT_RESOLVER``). ``amount`` must lie within
-    ``TIP_MIN``..``TIP_MAX`` with at most the currency's decimals. Raises
-    ``InvalidAmount``, ``InvalidMessage``, ``InvalidRecipientId``,
-    ``RecipientNotFound``, ``SelfTipNotAllowed`` or ``GatewayError``.
+    the tip limits of ``currency`` (default: the first accepted) and be
+    expressible in it. Raises ``UnsupportedCurrency``, ``InvalidAmount``,
+    ``InvalidMessage``, ``InvalidRecipientId``, ``RecipientNotFound``,
+    ``SelfTipNotAllowed`` or ``GatewayError``.
     """
-    value = parse_tip_amount(amount)
+    terms = checkout_terms(currency)
+    value = parse_tip_amount(amount, terms)
     text = clean_tip_message(message)
     if not hasattr(recipient, "id"):
         recipient = users.resolve_recipient(recipient)
-    return _open_tip(profile, recipient, value, text, success_url=success_url, cancel_url=cancel_url)
+    return _open_tip(profile, recipient, terms, value, text, success_url=success_url, cancel_url=cancel_url)
 
 
 def start_tip_checkout_for_user(
@@ -354,23 +325,32 @@ def start_tip_checkout_for_user(
     message: Any = None,
     success_url: str,
     cancel_url: str,
+    currency: str | None = None,
 ) -> CheckoutStart:
     """:func:`start_tip_checkout` for a Django user.
 
     Everything about the tip is checked before the sender's profile is
     created, so a tip that cannot be made writes nothing.
     """
-    value = parse_tip_amount(amount)
+    terms = checkout_terms(currency)
+    value = parse_tip_amount(amount, terms)
     text = clean_tip_message(message)
     recipient = users.resolve_recipient(to_user_id)
     return _open_tip(
-        users.resolve_profile(user), recipient, value, text,
+        users.resolve_profile(user), recipient, terms, value, text,
         success_url=success_url, cancel_url=cancel_url,
     )
 
 
 def _open_tip(
-    profile: Any, recipient: Any, amount: Decimal, message: str | None, *, success_url: str, cancel_url: str
+    profile: Any,
+    recipient: Any,
+    terms: CurrencyTerms,
+    amount: Decimal,
+    message: str | None,
+    *,
+    success_url: str,
+    cancel_url: str,
 ) -> CheckoutStart:
     if recipient.id == profile.id:
         raise SelfTipNotAllowed()
@@ -379,7 +359,7 @@ def _open_tip(
         from_user_id=profile.id,
         to_user_id=recipient.id,
         amount=amount,
-        currency=payments_settings.currency,
+        currency=terms.currency,
         message=message,
     )
     return _open_session(
