@@ -227,7 +227,7 @@ def start_premium_checkout(
     Raises ``PaymentProcessing`` while the open checkout's delayed payment
     method is still clearing, and ``GatewayError`` when Stripe cannot be asked.
     ``currency`` (default: the first accepted) must be accepted (``UnsupportedCurrency``);
-    an open checkout in another currency is closed first (:func:`.currency_choice.replace_checkout`).
+    an open checkout in another currency is canceled first (:func:`.currency_choice.replace_checkout`).
     """
     terms = checkout_terms(currency)
     if is_premium(profile):
