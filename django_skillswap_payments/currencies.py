@@ -26,7 +26,13 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .conf import SETTINGS_NAME, payments_settings
 from .errors import InvalidAmount, UnsupportedCurrency
-from .money import normalize_currency, parse_amount
+from .money import (
+    currency_exponent,
+    from_minor_units,
+    minor_unit_step,
+    normalize_currency,
+    parse_amount,
+)
 
 CHECK_TAG = "skillswap_payments"
 ONE_CURRENCY_CHECK = f"{CHECK_TAG}.E004"
@@ -57,6 +63,16 @@ class CurrencyTerms:
     premium_price: Decimal
     tip_min: Decimal
     tip_max: Decimal
+
+    @property
+    def decimals(self) -> int:
+        """Decimal places of the currency (``jpy`` 0, ``usd`` 2, ``kwd`` 3)."""
+        return currency_exponent(self.currency)
+
+    @property
+    def amount_step(self) -> Decimal:
+        """Every amount is a multiple of this (``0.01`` for usd, ``0.010`` for kwd, ``1`` for jpy)."""
+        return from_minor_units(minor_unit_step(self.currency), self.currency)
 
 
 # -- the one-currency form -------------------------------------------------------
@@ -209,6 +225,12 @@ def checkout_terms(requested: Any = None) -> CurrencyTerms:
 def all_terms() -> list[CurrencyTerms]:
     """The terms of every accepted currency, the default first."""
     return [terms_for(code) for code in accepted_currencies()]
+
+
+def price_list() -> dict[str, Any]:
+    """``{default_currency, currencies}``: what a checkout may be paid in, and at which terms."""
+    terms = all_terms()
+    return {"default_currency": terms[0].currency, "currencies": terms}
 
 
 # -- system checks -------------------------------------------------------------------

@@ -40,6 +40,8 @@ urlpatterns = [
     *both_spellings("checkout/<str:session_id>/", views.CheckoutSessionView.as_view(), "checkout-session"),
     *both_spellings("checkout/<str:session_id>/cancel/", views.CheckoutCancelView.as_view(), "checkout-cancel"),
     *both_spellings("payments/history/", views.PaymentHistoryView.as_view(), "payment-history"),
+    # currencies: what a checkout may be paid in
+    *both_spellings("currencies/", views.PriceListView.as_view(), "currencies"),
 ]
 
 if find_spec("drf_spectacular") is not None:

@@ -306,3 +306,32 @@ def test_a_second_premium_paid_in_another_currency_is_refunded_in_that_currency(
     assert (duplicate.status, duplicate.duplicate_of) == ("refunded", kept.id)
     [refund] = stripe.all("refund")
     assert (refund["amount"], refund["currency"]) == (1500, "jpy")
+
+
+# -- the price list ------------------------------------------------------------------
+
+
+def test_the_price_list_names_every_accepted_currency_with_its_terms(stripe, alice_client, anon_client):
+    body = exact(alice_client.get("/api/payments/currencies/"))
+    assert body["default_currency"] == "usd"
+    assert [
+        (c["currency"], c["decimals"], str(c["amount_step"]), str(c["premium_price"]), str(c["tip_min"]), str(c["tip_max"]))
+        for c in body["currencies"]
+    ] == [
+        ("usd", 2, "0.01", "9.99", "1.00", "1000.00"),
+        ("eur", 2, "0.01", "8.99", "1.00", "900.00"),
+        ("jpy", 0, "1", "1500", "100", "100000"),
+        ("kwd", 3, "0.010", "3.050", "0.500", "300.000"),
+    ]
+    assert anon_client.get("/api/payments/currencies/").status_code == 401
+
+
+def test_the_price_list_of_a_one_currency_site(emulated_stripe, alice_client):
+    body = exact(alice_client.get("/api/payments/currencies/"))
+    assert body == {
+        "default_currency": "usd",
+        "currencies": [{
+            "currency": "usd", "decimals": 2, "amount_step": Decimal("0.01"),
+            "premium_price": Decimal("9.99"), "tip_min": Decimal("1.00"), "tip_max": Decimal("1000.00"),
+        }],
+    }

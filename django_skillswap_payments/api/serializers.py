@@ -372,6 +372,22 @@ class CurrencyTotalsSerializer(serializers.Serializer):
     amount_received = MajorUnitsField()
 
 
+class CurrencyTermsSerializer(serializers.Serializer):
+    """One accepted currency: its premium price, tip limits and what amounts in it look like."""
+
+    currency = serializers.CharField(read_only=True)
+    decimals = serializers.IntegerField(read_only=True)
+    amount_step = MajorUnitsField()
+    premium_price = MajorUnitsField()
+    tip_min = MajorUnitsField()
+    tip_max = MajorUnitsField()
+
+
+class PriceListSerializer(serializers.Serializer):
+    default_currency = serializers.CharField(read_only=True)
+    currencies = CurrencyTermsSerializer(many=True, read_only=True)
+
+
 class TipHistorySerializer(serializers.Serializer):
     tips_sent = TipSerializer(many=True, read_only=True)
     tips_received = TipSerializer(many=True, read_only=True)

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import services, users, webhooks
+from .. import currencies, services, users, webhooks
 from ..errors import PaymentError, WebhookProcessingFailed
 from . import schema as openapi
 from . import serializers as s
@@ -119,6 +119,14 @@ class PremiumStatusView(PaymentsAPIView):
     @openapi.document(responses={200: openapi.PremiumStatusSchema, **openapi.errors(401, 404)})
     def get(self, request):
         return Response(services.premium_status_of_user(request.user, with_receipt=True))
+
+
+class PriceListView(PaymentsAPIView):
+    """GET ``currencies/``: the accepted currencies with their premium price and tip limits."""
+
+    @openapi.document(responses={200: s.PriceListSerializer, **openapi.errors(401)})
+    def get(self, request):
+        return Response(s.PriceListSerializer(currencies.price_list()).data)
 
 
 class TipHistoryView(PaymentsAPIView):
