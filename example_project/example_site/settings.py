@@ -107,6 +107,10 @@ DEMO_BASE_URL = os.environ.get("DEMO_BASE_URL", f"http://127.0.0.1:{DEMO_PORT}")
 SKILLSWAP_PAYMENTS = {
     "PREMIUM_PRICE": os.environ.get("PREMIUM_PRICE", "9.99"),
     "CURRENCY": "usd",
+    # The buyer picks one of these on the premium and tip pages; usd keeps the keys above.
+    "CURRENCIES": ["usd", "eur", "jpy"],
+    "PREMIUM_PRICES": {"eur": "8.99", "jpy": "1500"},
+    "TIP_LIMITS": {"eur": ["1.00", "900.00"], "jpy": ["100", "150000"]},
 }
 if STRIPE_EMULATED:
     SKILLSWAP_PAYMENTS.update(
