@@ -38,6 +38,7 @@ from ..errors import (
 )
 from ..ids import to_object_id
 from ..redirects import validate_redirect_url
+from .currency_serializers import CurrencyCodeField, CurrencyTotalsSerializer
 from .date_bounds import DateBoundField, is_date_only
 from .schema import field_type
 
@@ -120,21 +121,6 @@ class OptionalTextField(serializers.Field):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             raise serializers.ValidationError("Message must be text")
-        return data
-
-
-@field_type("string")
-class CurrencyCodeField(serializers.Field):
-    """An optional currency code (``"eur"``, any letter case); whether it is accepted, the service decides."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_null", True)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError("Must be a currency code such as \"usd\"")
         return data
 
 
@@ -349,43 +335,6 @@ class CheckoutStatusSerializer(serializers.Serializer):
     transaction_type = serializers.CharField(read_only=True)
     amount = ExactAmountField()
     currency = serializers.CharField(read_only=True)
-
-
-@field_type("number")
-class MajorUnitsField(serializers.Field):
-    """An exact ``Decimal`` amount in major units, rendered as a JSON number."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(read_only=True, **kwargs)
-
-    def to_representation(self, value: Decimal) -> Decimal:
-        return value
-
-
-class CurrencyTotalsSerializer(serializers.Serializer):
-    """Tips of one currency: counts as ``total_sent``/``total_received``, sums of completed tips."""
-
-    currency = serializers.CharField(read_only=True)
-    count_sent = serializers.IntegerField(read_only=True)
-    amount_sent = MajorUnitsField()
-    count_received = serializers.IntegerField(read_only=True)
-    amount_received = MajorUnitsField()
-
-
-class CurrencyTermsSerializer(serializers.Serializer):
-    """One accepted currency: its premium price, tip limits and what amounts in it look like."""
-
-    currency = serializers.CharField(read_only=True)
-    decimals = serializers.IntegerField(read_only=True)
-    amount_step = MajorUnitsField()
-    premium_price = MajorUnitsField()
-    tip_min = MajorUnitsField()
-    tip_max = MajorUnitsField()
-
-
-class PriceListSerializer(serializers.Serializer):
-    default_currency = serializers.CharField(read_only=True)
-    currencies = CurrencyTermsSerializer(many=True, read_only=True)
 
 
 class TipHistorySerializer(serializers.Serializer):

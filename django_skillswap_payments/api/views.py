@@ -17,11 +17,12 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import currencies, services, users, webhooks
+from .. import services, users, webhooks
 from ..errors import PaymentError, WebhookProcessingFailed
 from . import schema as openapi
 from . import serializers as s
 from .content import ExactJSONParser, ExactJSONRenderer
+from .currency_serializers import PriceListSerializer
 from .errors import (
     DATABASE_RETRY_AFTER_SECONDS,
     DATABASE_UNAVAILABLE,
@@ -124,9 +125,9 @@ class PremiumStatusView(PaymentsAPIView):
 class PriceListView(PaymentsAPIView):
     """GET ``currencies/``: the accepted currencies with their premium price and tip limits."""
 
-    @openapi.document(responses={200: s.PriceListSerializer, **openapi.errors(401)})
+    @openapi.document(responses={200: PriceListSerializer, **openapi.errors(401)})
     def get(self, request):
-        return Response(s.PriceListSerializer(currencies.price_list()).data)
+        return Response(PriceListSerializer(services.price_list()).data)
 
 
 class TipHistoryView(PaymentsAPIView):

@@ -1,6 +1,8 @@
 """Starting a checkout: a pending payment, then its Stripe Checkout Session.
 
-A premium purchase may have one open checkout per user, held by the unique
+Every checkout is in one of the accepted currencies (``currencies.checkout_terms``),
+which sets its price or tip limits. A premium purchase may have one open
+checkout per user, whatever its currency, held by the unique
 ``open_checkout_slot`` index: concurrent starts race for it, one creates the
 session and the others return that same session. A declined card does not
 end that checkout (the buyer may try again on the same page), so a new start
