@@ -17,6 +17,8 @@ Stable ids, reported by ``manage.py check``:
 * ``skillswap_payments.E071`` – Connect is enabled without ``PLATFORM_FEE_PERCENT``.
 * ``skillswap_payments.E072`` – Connect is enabled with a key that cannot use Connect
   (see :mod:`django_skillswap_payments.connect_settings`).
+* ``skillswap_payments.E040``–``E044``, ``W040``–``W041`` – the accepted currencies, their
+  prices and tip limits (:func:`~django_skillswap_payments.currencies.check_currencies`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import DEFAULTS, SETTINGS_NAME, key_mode, mongo_client_options, payments_settings
+from .currencies import check_currencies, single_terms
 
 TAG = "skillswap_payments"
 # How long the MongoDB check waits for a server before reporting it unreachable.
@@ -92,11 +95,11 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         else:
             messages.append(checks.Error(text, hint=hint, id=_id("E003")))
 
+    try:
+        single_terms()  # the one-currency keys; CURRENCIES and its dicts: check_currencies
+    except ImproperlyConfigured as exc:
+        messages.append(checks.Error(str(exc), id=_id("E004")))
     for accessor in (
-        "currency",
-        "premium_price",
-        "tip_min",
-        "tip_max",
         "tip_message_max_length",
         "max_network_retries",
         "webhook_tolerance",
@@ -186,6 +189,7 @@ def register() -> None:
     """Register the checks (called from ``AppConfig.ready``)."""
     checks.register(check_settings, TAG)
     checks.register(check_connect, TAG)
+    checks.register(check_currencies, TAG)
     # Deliberately not tagged "database": Django skips those in a plain
     # ``manage.py check``, and an unreachable MongoDB is the misconfiguration
     # most worth reporting. The ping is bounded by MONGO_CHECK_TIMEOUT_SECONDS.

@@ -75,6 +75,10 @@ DEFAULTS: dict[str, Any] = {
     "READ_PREFERENCE": "primary",
     "PARTIAL_REFUND_REVOKES_PREMIUM": False,
     "LOST_DISPUTE_REVOKES_PREMIUM": True,
+    # Several currencies (parsed and checked in currencies.py); None: the one-currency form.
+    "CURRENCIES": None,
+    "PREMIUM_PRICES": None,
+    "TIP_LIMITS": None,
 }
 
 # Keys that may come from the process environment when the dict leaves them unset.
@@ -169,15 +173,6 @@ class PaymentsSettings:
 
     # -- typed accessors ---------------------------------------------------
 
-    def _decimal(self, name: str) -> Decimal:
-        from .errors import InvalidAmount
-        from .money import parse_amount
-
-        try:
-            return parse_amount(getattr(self, name), currency=self.currency)
-        except InvalidAmount as exc:
-            raise ImproperlyConfigured(f"{SETTINGS_NAME}['{name}']: {exc.error}") from None
-
     def _int(self, name: str, minimum: int) -> int:
         value = getattr(self, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -186,36 +181,35 @@ class PaymentsSettings:
             )
         return value
 
+    # The default currency's terms (see currencies.py), for code written before CURRENCIES.
+
     @property
     def currency(self) -> str:
-        """Lower-case ISO currency code used for every payment."""
-        from .errors import InvalidAmount
-        from .money import normalize_currency
+        """Lower-case ISO code of the default currency (the first of ``CURRENCIES``)."""
+        from .currencies import default_currency
 
-        try:
-            return normalize_currency(self.CURRENCY)
-        except InvalidAmount:
-            raise ImproperlyConfigured(
-                f"{SETTINGS_NAME}['CURRENCY'] must be a 3-letter code, got {self.CURRENCY!r}"
-            ) from None
+        return default_currency()
 
     @property
     def premium_price(self) -> Decimal:
-        """Premium price in major units, e.g. ``Decimal("9.99")``."""
-        return self._decimal("PREMIUM_PRICE")
+        """Premium price in the default currency's major units, e.g. ``Decimal("9.99")``."""
+        from .currencies import premium_price_for
+
+        return premium_price_for(self.currency)
 
     @property
     def tip_min(self) -> Decimal:
-        """Smallest tip accepted, in major units."""
-        return self._decimal("TIP_MIN")
+        """Smallest tip accepted in the default currency, in major units."""
+        from .currencies import tip_limits_for
+
+        return tip_limits_for(self.currency)[0]
 
     @property
     def tip_max(self) -> Decimal:
-        """Largest tip accepted, in major units."""
-        value = self._decimal("TIP_MAX")
-        if value < self.tip_min:
-            raise ImproperlyConfigured(f"{SETTINGS_NAME}: TIP_MAX must not be below TIP_MIN")
-        return value
+        """Largest tip accepted in the default currency, in major units."""
+        from .currencies import tip_limits_for
+
+        return tip_limits_for(self.currency)[1]
 
     @property
     def tip_message_max_length(self) -> int:

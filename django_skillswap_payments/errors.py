@@ -259,3 +259,13 @@ class RefundExceedsRemainder(PaymentError):
 
     code = "refund_exceeds_remainder"
     default_error = "Refund amount exceeds the refundable remainder"
+
+
+# -- currencies -------------------------------------------------------------
+
+
+class UnsupportedCurrency(PaymentError):
+    """A checkout asked for a currency the site does not accept (``CURRENCIES``)."""
+
+    code = "unsupported_currency"
+    default_error = "Unsupported currency"

@@ -20,6 +20,9 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
     "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
 )
 THREE_DECIMAL_CURRENCIES = frozenset("bhd jod kwd omr tnd".split())
+# Stripe takes three-decimal amounts only in whole tens of minor units (its card partners
+# cannot settle the last digit), and ISK, two-decimal in its API, only in whole kronur.
+_MINOR_UNIT_STEPS = {**dict.fromkeys(THREE_DECIMAL_CURRENCIES, 10), "isk": 100}
 
 # Stripe rejects charges above 99,999,999 minor units for most currencies.
 MAX_AMOUNT_MINOR = 99_999_999
@@ -39,6 +42,11 @@ def currency_exponent(currency: str) -> int:
     if code in THREE_DECIMAL_CURRENCIES:
         return 3
     return 2
+
+
+def minor_unit_step(currency: str) -> int:
+    """Smallest chargeable step in minor units (``usd`` → 1, ``kwd`` → 10, ``isk`` → 100)."""
+    return _MINOR_UNIT_STEPS.get(normalize_currency(currency), 1)
 
 
 def normalize_currency(currency: str) -> str:
@@ -87,8 +95,9 @@ def parse_amount(
 
     Accepts ``str``, ``int``, ``Decimal`` and finite ``float`` (via ``repr``).
     Rejects ``bool``, NaN/Infinity, zero and negative values, more decimal
-    places than ``currency`` allows (``0.999`` for usd, ``1.5`` for jpy) and
-    values outside ``[minimum, maximum]`` or above Stripe's ceiling. The result
+    places than ``currency`` allows (``0.999`` for usd, ``1.5`` for jpy), amounts
+    Stripe cannot charge in ``currency`` (:func:`minor_unit_step`: ``1.005`` for
+    kwd), values outside ``[minimum, maximum]`` and values above Stripe's ceiling. The result
     is quantized to the currency's exponent (``"10"`` → ``Decimal("10.00")``).
     Raises :class:`~django_skillswap_payments.errors.InvalidAmount`.
     """
@@ -108,6 +117,10 @@ def parse_amount(
             if exponent
             else "Amount must be a whole number in this currency"
         )
+    step = minor_unit_step(currency)
+    if to_minor_units(quantized, currency) % step:
+        smallest = from_minor_units(step, currency)
+        raise InvalidAmount(f"Amount must be a multiple of {format_amount(smallest, currency)}")
     if (minimum is not None and quantized < minimum) or (
         maximum is not None and quantized > maximum
     ):

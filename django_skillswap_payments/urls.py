@@ -50,6 +50,8 @@ urlpatterns = [
     *both_spellings("connect/status/", views.ConnectStatusView.as_view(), "connect-status"),
     # refunds (staff)
     *both_spellings("payments/<str:payment_id>/refund/", refunds.PaymentRefundView.as_view(), "payment-refund"),
+    # currencies: what a checkout may be paid in
+    *both_spellings("currencies/", views.PriceListView.as_view(), "currencies"),
 ]
 
 if find_spec("drf_spectacular") is not None:

@@ -104,6 +104,8 @@ def test_tip_history_shows_tips_to_me_but_not_other_peoples_tips(alice, bob, mak
     deliver(alice_client, "checkout.session.completed", session_object(between_others))
 
     body = alice_client.get(TIP_HISTORY_URL).json()
-    assert body == {"tips_sent": [], "tips_received": [], "total_sent": 0, "total_received": 0}
+    assert body == {
+        "tips_sent": [], "tips_received": [], "total_sent": 0, "total_received": 0, "totals_by_currency": []
+    }
     assert client_for(carol).get(TIP_HISTORY_URL).json()["total_received"] == 1
     assert me.id != c.id

@@ -22,6 +22,7 @@ def test_schema_describes_exactly_the_payment_endpoints(anon_client):
     assert sorted(schema["paths"]) == [
         "/api/payments/checkout/{session_id}/",
         "/api/payments/checkout/{session_id}/cancel/",
+        "/api/payments/currencies/",
         "/api/payments/payments/analytics/",
         "/api/payments/payments/disputes/",
         "/api/payments/payments/history/",

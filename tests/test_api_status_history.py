@@ -79,7 +79,7 @@ def test_tip_history_shape_order_and_totals(alice, bob, alice_client):
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"tips_sent", "tips_received", "total_sent", "total_received"}
+    assert set(body) == {"tips_sent", "tips_received", "total_sent", "total_received", "totals_by_currency"}
     assert [tip["_id"] for tip in body["tips_sent"]] == [str(new.id), str(old.id)]
     assert body["total_sent"] == 2
     # Unpaid tips never show up for the recipient.
@@ -115,9 +115,9 @@ def test_tip_history_pagination_keeps_the_shape(alice, bob, alice_client):
 
     second = alice_client.get(TIP_HISTORY_URL, {"limit": 2, "before": first["tips_sent"][-1]["_id"]}).json()
     assert [t["_id"] for t in second["tips_sent"]] == [str(tips[0].id)]
-    assert set(second) == {"tips_sent", "tips_received", "total_sent", "total_received"}
+    assert set(second) == {"tips_sent", "tips_received", "total_sent", "total_received", "totals_by_currency"}
     # Totals are counted for the first page only; an unknown `before` is ignored (a first page).
-    assert (second["total_sent"], second["total_received"]) == (None, None)
+    assert (second["total_sent"], second["total_received"], second["totals_by_currency"]) == (None, None, None)
     unknown = alice_client.get(TIP_HISTORY_URL, {"limit": 2, "before": "0" * 24}).json()
     assert (unknown["tips_sent"], unknown["total_sent"]) == (first["tips_sent"], 3)
 
@@ -141,7 +141,9 @@ def test_tip_history_bad_query(alice_client, mongo_database, query, message):
 
 def test_tip_history_of_new_user_is_empty(alice_client, mongo_database):
     body = alice_client.get(TIP_HISTORY_URL).json()
-    assert body == {"tips_sent": [], "tips_received": [], "total_sent": 0, "total_received": 0}
+    assert body == {
+        "tips_sent": [], "tips_received": [], "total_sent": 0, "total_received": 0, "totals_by_currency": []
+    }
     assert_nothing_written(mongo_database)
 
 

@@ -236,7 +236,7 @@ def test_fee_in_a_zero_decimal_currency_reaches_stripe(emulated_stripe, emulator
     from django.conf import settings
 
     jpy = {
-        **settings.SKILLSWAP_PAYMENTS, "CURRENCY": "jpy", "TIP_MIN": "100", "TIP_MAX": "100000",
+        **settings.SKILLSWAP_PAYMENTS, "CURRENCY": "jpy", "PREMIUM_PRICE": "1500", "TIP_MIN": "100", "TIP_MAX": "100000",
         "CONNECT": {"ENABLED": True, "PLATFORM_FEE_PERCENT": "2.5"},
     }
     with override_settings(SKILLSWAP_PAYMENTS=jpy):

@@ -34,10 +34,12 @@ from ..errors import (
     InvalidRecipientId,
     InvalidRedirectUrl,
     PaymentError,
+    UnsupportedCurrency,
 )
 from ..ids import to_object_id
 from ..money import from_minor_units
 from ..redirects import validate_redirect_url
+from .currency_serializers import CurrencyCodeField, CurrencyTotalsSerializer
 from .date_bounds import DateBoundField, is_date_only
 from .schema import field_type
 
@@ -173,34 +175,41 @@ _REDIRECT_ERRORS: dict[str, tuple[type[PaymentError], str | None]] = {
     "success_url": (InvalidRedirectUrl, None),
     "cancel_url": (InvalidRedirectUrl, None),
 }
+_CURRENCY_ERRORS: dict[str, tuple[type[PaymentError], str | None]] = {
+    "currency": (UnsupportedCurrency, "Unsupported currency"),
+}
 
 
 class PremiumCheckoutSerializer(RequestSerializer):
-    """Body of ``premium/create-checkout/``: where Stripe sends the user afterwards."""
+    """Body of ``premium/create-checkout/``: where Stripe sends the user afterwards, in which currency."""
 
     success_url = RedirectURLField()
     cancel_url = RedirectURLField()
+    currency = CurrencyCodeField()
 
-    field_errors = _REDIRECT_ERRORS
+    field_errors = {**_REDIRECT_ERRORS, **_CURRENCY_ERRORS}
+    service_checked = ("currency",)
     default_error = "Invalid request body"
 
 
 class TipCheckoutSerializer(RequestSerializer):
-    """Body of ``tip/create/``: recipient, amount, optional message, redirect URLs."""
+    """Body of ``tip/create/``: recipient, amount, optional message, redirect URLs, optional currency."""
 
     to_user_id = ObjectIdStringField()
     amount = AmountField()
     message = OptionalTextField()
     success_url = RedirectURLField()
     cancel_url = RedirectURLField()
+    currency = CurrencyCodeField()
 
     field_errors = {
         **_REDIRECT_ERRORS,
+        **_CURRENCY_ERRORS,
         "to_user_id": (InvalidRecipientId, None),
         "amount": (InvalidAmount, "Invalid tip amount"),
         "message": (InvalidMessage, None),
     }
-    service_checked = ("amount", "message")
+    service_checked = ("amount", "message", "currency")
     default_error = "Invalid request body"
 
 
@@ -397,6 +406,9 @@ class TipHistorySerializer(serializers.Serializer):
     )
     total_received = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="All paid tips received; null on pages after the first."
+    )
+    totals_by_currency = CurrencyTotalsSerializer(
+        many=True, read_only=True, allow_null=True, help_text="Per currency; null on pages after the first."
     )
 
 

@@ -26,6 +26,7 @@ from . import dispute_serializers as ds
 from . import schema as openapi
 from . import serializers as s
 from .content import ExactJSONParser, ExactJSONRenderer
+from .currency_serializers import PriceListSerializer
 from .errors import (
     DATABASE_RETRY_AFTER_SECONDS,
     DATABASE_UNAVAILABLE,
@@ -98,7 +99,7 @@ class PremiumCheckoutView(PaymentsAPIView):
                       responses={200: openapi.CheckoutStartSchema, **CHECKOUT_ERRORS})
     def post(self, request):
         data = self.body(s.PremiumCheckoutSerializer)
-        with checkout_allowance(request, self):
+        with checkout_allowance(request, self), s.PremiumCheckoutSerializer.field_errors_of_service():
             start = services.start_premium_checkout_for_user(request.user, **data)
         return _checkout_response(start)
 
@@ -123,6 +124,14 @@ class PremiumStatusView(PaymentsAPIView):
     @openapi.document(responses={200: openapi.PremiumStatusSchema, **openapi.errors(401, 404)})
     def get(self, request):
         return Response(services.premium_status_of_user(request.user, with_receipt=True))
+
+
+class PriceListView(PaymentsAPIView):
+    """GET ``currencies/``: the accepted currencies with their premium price and tip limits."""
+
+    @openapi.document(responses={200: PriceListSerializer, **openapi.errors(401)})
+    def get(self, request):
+        return Response(PriceListSerializer(services.price_list()).data)
 
 
 class TipHistoryView(PaymentsAPIView):

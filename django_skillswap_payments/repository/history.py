@@ -96,12 +96,15 @@ def count_tips_received(user_id: ObjectId, statuses: Iterable[str] | None = None
     return _tips_received_query(user_id, statuses).count()
 
 
-def tip_totals(user_id: ObjectId, received_statuses: Iterable[str]) -> tuple[int, int]:
-    """Numbers of tips the user sent (any status) and received (in ``received_statuses``).
+def tip_sums_by_currency(
+    user_id: ObjectId, received_statuses: Iterable[str], *, paid_status: str
+) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """Per currency, for the tips the user sent (any status) and received (in ``received_statuses``):
+    how many, and the sum in minor units of those in ``paid_status``.
 
-    One aggregation: each count is a ``$match`` on the equality fields of an
-    index that also holds every filtered field (see ``documents.py``), so
-    MongoDB counts index keys without reading a payment.
+    One aggregation: each side is a ``$match`` on the equality fields of an index
+    (see ``documents.py``), then grouped by currency. Each currency is summed on
+    its own, never converted or added to another.
     """
     sent = {"from_user_id": user_id, "transaction_type": TRANSACTION_TIP}
     received = {
@@ -109,19 +112,26 @@ def tip_totals(user_id: ObjectId, received_statuses: Iterable[str]) -> tuple[int
         "transaction_type": TRANSACTION_TIP,
         "status": {"$in": list(received_statuses)},
     }
+    paid_minor = {"$cond": [{"$eq": ["$status", paid_status]}, {"$ifNull": ["$amount_minor", 0]}, 0]}
+
+    def by_currency(side: str) -> list[dict[str, Any]]:
+        return [
+            {"$group": {"_id": "$currency", "count": {"$sum": 1}, "paid_minor": {"$sum": paid_minor}}},
+            {"$set": {"side": side}},
+        ]
+
     pipeline = [
         {"$match": sent},
-        {"$count": "total"},
-        {"$set": {"list": "sent"}},
+        *by_currency("sent"),
         {"$unionWith": {
             "coll": Payment._get_collection_name(),
-            "pipeline": [{"$match": received}, {"$count": "total"}, {"$set": {"list": "received"}}],
+            "pipeline": [{"$match": received}, *by_currency("received")],
         }},
     ]
-    totals = {"sent": 0, "received": 0}
+    totals: dict[str, dict[str, tuple[int, int]]] = {"sent": {}, "received": {}}
     collection = Payment._get_collection().with_options(read_preference=history_read_preference())
-    for document in collection.aggregate(pipeline):
-        totals[document["list"]] = document["total"]
+    for row in collection.aggregate(pipeline):
+        totals[row["side"]][row["_id"]] = (int(row["count"]), int(row["paid_minor"]))
     return totals["sent"], totals["received"]
 
 

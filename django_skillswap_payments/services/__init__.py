@@ -27,6 +27,7 @@ Views and webhook handlers call these functions; they talk to Stripe through
 
 from __future__ import annotations
 
+from ..currencies import price_list
 from ..redirects import validate_redirect_url
 from .cancellation import cancel_checkout_session
 from .checkout import (
@@ -58,6 +59,7 @@ __all__ = [
     "forget_premium_status",
     "is_premium_user",
     "premium_status_of_user",
+    "price_list",
     "cancel_checkout_session",
     "clean_tip_message",
     "complete_payment",

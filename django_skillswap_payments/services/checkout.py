@@ -11,18 +11,17 @@ reclaimed, never left payable.
 from __future__ import annotations
 
 import logging
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from .. import gateway, stripe_facts, users
 from ..conf import DEFAULTS, payments_settings
+from ..currencies import CurrencyTerms, checkout_terms
 from ..documents import TRANSACTION_TIP, Payment, PaymentProfile, as_aware, utcnow
 from ..errors import (
     CheckoutInProgress,
     GatewayError,
-    InvalidMessage,
     RecipientNotFound,
     SelfTipNotAllowed,
 )
@@ -32,21 +31,11 @@ from ..repository import payments as payment_store
 from ..repository import profiles
 from . import connect, premium
 from .promotions import offers_promotion_codes
+from .tip_messages import clean_tip_message
 
 logger = logging.getLogger("django_skillswap_payments.services")
 
 SESSION_ID_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
-# Characters that steer text direction: the explicit formatting classes (embeddings,
-# overrides, isolates and their terminators), read from unicodedata so characters a
-# newer Unicode adds to them are refused too, and the invisible marks, whose bidi
-# classes (L, R, AL) they share with letters: LRM, RLM and ARABIC LETTER MARK.
-BIDI_CONTROL_CLASSES = frozenset({"LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"})
-BIDI_MARKS = frozenset("\u200e\u200f\u061c")
-# The invisible format characters (category Cf) ordinary text needs: the soft hyphen,
-# zero-width space, non-joiner and joiner (Persian and Indic scripts, emoji sequences),
-# word joiner, and the tag characters of subdivision flag emoji. Every other Cf character
-# is refused.
-TEXT_FORMAT_CHARACTERS = frozenset("\u00ad\u200b\u200c\u200d\u2060") | frozenset(map(chr, range(0xE0020, 0xE0080)))
 
 
 @dataclass(frozen=True)
@@ -75,48 +64,13 @@ def with_session_id(success_url: str) -> str:
     return f"{base}{separator}session_id={SESSION_ID_PLACEHOLDER}{hash_mark}{fragment}"
 
 
-def clean_tip_message(message: Any) -> str | None:
-    """Strip a tip message and enforce ``TIP_MESSAGE_MAX_LENGTH``; ``None`` when empty.
+def parse_tip_amount(amount: Any, terms: CurrencyTerms | None = None) -> Decimal:
+    """A tip amount within the currency's tip limits that the currency can express.
 
-    Line breaks are allowed. Refused: other control characters, lone
-    surrogates, every character that steers text direction
-    (:data:`BIDI_CONTROL_CLASSES`, :data:`BIDI_MARKS`) and invisible format
-    characters other than :data:`TEXT_FORMAT_CHARACTERS`. Raises ``InvalidMessage``.
+    ``terms`` default to the default currency's (``TIP_MIN``..``TIP_MAX`` in the one-currency form).
     """
-    if message is None:
-        return None
-    if not isinstance(message, str):
-        raise InvalidMessage("Message must be text")
-    text = message.replace("\r\n", "\n").strip()
-    if not text:
-        return None
-    limit = payments_settings.tip_message_max_length
-    if len(text) > limit:
-        raise InvalidMessage(f"Message must be at most {limit} characters")
-    if any(_is_hidden_control(char) for char in text):
-        raise InvalidMessage("Message contains control characters")
-    return text
-
-
-def _is_hidden_control(char: str) -> bool:
-    if char == "\n":
-        return False
-    category = unicodedata.category(char)
-    if category in ("Cc", "Cs") or char in BIDI_MARKS:
-        return True
-    if unicodedata.bidirectional(char) in BIDI_CONTROL_CLASSES:
-        return True
-    return category == "Cf" and char not in TEXT_FORMAT_CHARACTERS
-
-
-def parse_tip_amount(amount: Any) -> Decimal:
-    """A tip amount within ``TIP_MIN``..``TIP_MAX`` with at most the currency's decimals."""
-    return parse_amount(
-        amount,
-        currency=payments_settings.currency,
-        minimum=payments_settings.tip_min,
-        maximum=payments_settings.tip_max,
-    )
+    terms = terms or checkout_terms()
+    return parse_amount(amount, currency=terms.currency, minimum=terms.tip_min, maximum=terms.tip_max)
 
 
 def _age_seconds(payment: Payment) -> float:
@@ -210,20 +164,23 @@ def start_tip_checkout(
     message: Any = None,
     success_url: str,
     cancel_url: str,
+    currency: str | None = None,
 ) -> CheckoutStart:
     """Start a tip from ``profile`` to ``recipient``.
 
     ``recipient`` is a resolved profile object or the recipient id string
     (resolved with ``RECIPIENT_RESOLVER``). ``amount`` must lie within
-    ``TIP_MIN``..``TIP_MAX`` with at most the currency's decimals. Raises
-    ``InvalidAmount``, ``InvalidMessage``, ``InvalidRecipientId``,
-    ``RecipientNotFound``, ``SelfTipNotAllowed`` or ``GatewayError``.
+    the tip limits of ``currency`` (default: the first accepted) and be
+    expressible in it. Raises ``UnsupportedCurrency``, ``InvalidAmount``,
+    ``InvalidMessage``, ``InvalidRecipientId``, ``RecipientNotFound``,
+    ``SelfTipNotAllowed`` or ``GatewayError``.
     """
-    value = parse_tip_amount(amount)
+    terms = checkout_terms(currency)
+    value = parse_tip_amount(amount, terms)
     text = clean_tip_message(message)
     if not hasattr(recipient, "id"):
         recipient = users.resolve_recipient(recipient)
-    return _open_tip(profile, recipient, value, text, success_url=success_url, cancel_url=cancel_url)
+    return _open_tip(profile, recipient, terms, value, text, success_url=success_url, cancel_url=cancel_url)
 
 
 def start_tip_checkout_for_user(
@@ -234,19 +191,21 @@ def start_tip_checkout_for_user(
     message: Any = None,
     success_url: str,
     cancel_url: str,
+    currency: str | None = None,
 ) -> CheckoutStart:
     """:func:`start_tip_checkout` for a Django user.
 
     Everything about the tip is checked before the sender's profile is
     created, so a tip that cannot be made writes nothing.
     """
-    value = parse_tip_amount(amount)
+    terms = checkout_terms(currency)
+    value = parse_tip_amount(amount, terms)
     text = clean_tip_message(message)
-    sender, recipient = _tip_parties(user, to_user_id, value)
-    return _open_tip(sender, recipient, value, text, success_url=success_url, cancel_url=cancel_url)
+    sender, recipient = _tip_parties(user, to_user_id, value, terms.currency)
+    return _open_tip(sender, recipient, terms, value, text, success_url=success_url, cancel_url=cancel_url)
 
 
-def _tip_parties(user: Any, to_user_id: Any, value: Decimal) -> tuple[Any, Any]:
+def _tip_parties(user: Any, to_user_id: Any, value: Decimal, currency: str) -> tuple[Any, Any]:
     """Sender and recipient profiles; one command for a sender whose profile id is remembered.
 
     With the default profiles, both are read by id in one ``find``; a stale
@@ -257,7 +216,7 @@ def _tip_parties(user: Any, to_user_id: Any, value: Decimal) -> tuple[Any, Any]:
                    for name in ("PROFILE_RESOLVER", "RECIPIENT_RESOLVER"))
     if not defaults or not payments_settings.CREATE_PROFILES:
         recipient = users.resolve_recipient(to_user_id)
-        connect.tip_payment_fields(recipient, value, payments_settings.currency)  # refuses before any write
+        connect.tip_payment_fields(recipient, value, currency)  # refuses before any write
         return users.resolve_profile(user), recipient
     if getattr(user, "is_authenticated", False) and user.pk is not None and isinstance(to_user_id, str):
         sender_id, recipient_id = premium.remembered_profile_id(str(user.pk)), to_object_id(to_user_id.strip())
@@ -269,24 +228,31 @@ def _tip_parties(user: Any, to_user_id: Any, value: Decimal) -> tuple[Any, Any]:
                     raise RecipientNotFound()
                 return sender, found[recipient_id]
     recipient = users.resolve_recipient(to_user_id)
-    connect.tip_payment_fields(recipient, value, payments_settings.currency)  # refuses before any write
+    connect.tip_payment_fields(recipient, value, currency)  # refuses before any write
     sender = users.resolve_profile(user)
     premium.remember_profile_id(str(user.pk), sender.id)
     return sender, recipient
 
 
 def _open_tip(
-    profile: Any, recipient: Any, amount: Decimal, message: str | None, *, success_url: str, cancel_url: str
+    profile: Any,
+    recipient: Any,
+    terms: CurrencyTerms,
+    amount: Decimal,
+    message: str | None,
+    *,
+    success_url: str,
+    cancel_url: str,
 ) -> CheckoutStart:
     if recipient.id == profile.id:
         raise SelfTipNotAllowed()
-    payout = connect.tip_payment_fields(recipient, amount, payments_settings.currency)
+    payout = connect.tip_payment_fields(recipient, amount, terms.currency)
     payment = payment_store.create_pending_payment(
         transaction_type=TRANSACTION_TIP,
         from_user_id=profile.id,
         to_user_id=recipient.id,
         amount=amount,
-        currency=payments_settings.currency,
+        currency=terms.currency,
         message=message,
         **payout,
     )

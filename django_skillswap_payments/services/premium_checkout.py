@@ -27,6 +27,7 @@ from mongoengine.errors import NotUniqueError
 
 from .. import users
 from ..conf import DEFAULTS, payments_settings
+from ..currencies import CurrencyTerms, checkout_terms
 from ..documents import STATUS_PENDING, TRANSACTION_PREMIUM, Payment, utcnow
 from ..errors import AlreadyPremium, CheckoutInProgress
 from ..repository import checkout_facts, profiles
@@ -34,6 +35,7 @@ from ..repository import payments as payment_store
 from . import premium
 from .cancellation import close_checkout, fetch_session, settle_closed_checkout
 from .checkout import CheckoutStart, _age_seconds, _open_session
+from .currency_choice import replace_checkout
 from .reads import is_premium
 from .transitions import REASON_EXPIRED
 
@@ -85,7 +87,9 @@ def _resume_or_settle(holder: Payment) -> CheckoutStart | None:
     )
 
 
-def start_premium_checkout(profile: Any, *, success_url: str, cancel_url: str) -> CheckoutStart:
+def start_premium_checkout(
+    profile: Any, *, success_url: str, cancel_url: str, currency: str | None = None
+) -> CheckoutStart:
     """Start (or resume) the premium purchase of ``profile``.
 
     Refuses with ``AlreadyPremium`` when the user already has premium. An
@@ -96,13 +100,18 @@ def start_premium_checkout(profile: Any, *, success_url: str, cancel_url: str) -
     the Stripe session, the others wait for it and return the same session.
     Raises ``PaymentProcessing`` while the open checkout's delayed payment
     method is still clearing, and ``GatewayError`` when Stripe cannot be asked.
+    ``currency`` (default: the first accepted) must be accepted (``UnsupportedCurrency``);
+    an open checkout in another currency is canceled first (:func:`.currency_choice.replace_checkout`).
     """
+    terms = checkout_terms(currency)
     if is_premium(profile):
         raise AlreadyPremium()
-    return _start(profile, holder=_LOOK, success_url=success_url, cancel_url=cancel_url)
+    return _start(profile, terms, holder=_LOOK, success_url=success_url, cancel_url=cancel_url)
 
 
-def _start(profile: Any, *, holder: Any, success_url: str, cancel_url: str) -> CheckoutStart:
+def _start(
+    profile: Any, terms: CurrencyTerms, *, holder: Any, success_url: str, cancel_url: str
+) -> CheckoutStart:
     """The slot race of :func:`start_premium_checkout`, premium already ruled out.
 
     ``holder`` is the payment already known to hold the slot (``None``: none
@@ -113,6 +122,12 @@ def _start(profile: Any, *, holder: Any, success_url: str, cancel_url: str) -> C
     for _attempt in range(5):
         if holder is _LOOK:
             holder = payment_store.find_open_checkout(slot)
+        if holder is not None and holder.currency != terms.currency:
+            replace_checkout(holder)
+            if is_premium(profile):
+                raise AlreadyPremium()
+            holder = _LOOK
+            continue
         if holder is not None:
             resumed = _resume_holder(holder, profile)
             if resumed is not None:
@@ -123,8 +138,8 @@ def _start(profile: Any, *, holder: Any, success_url: str, cancel_url: str) -> C
             payment = payment_store.create_pending_payment(
                 transaction_type=TRANSACTION_PREMIUM,
                 from_user_id=profile.id,
-                amount=payments_settings.premium_price,
-                currency=payments_settings.currency,
+                amount=terms.premium_price,
+                currency=terms.currency,
                 open_checkout_slot=slot,
             )
         except NotUniqueError:
@@ -159,15 +174,19 @@ def _resume_holder(holder: Payment, profile: Any) -> CheckoutStart | None:
     return resumed
 
 
-def start_premium_checkout_for_user(user: Any, *, success_url: str, cancel_url: str) -> CheckoutStart:
+def start_premium_checkout_for_user(
+    user: Any, *, success_url: str, cancel_url: str, currency: str | None = None
+) -> CheckoutStart:
     """:func:`start_premium_checkout` for a Django user, whose profile is created on first use.
 
     With the default profiles, a user whose profile id is remembered
     (:func:`~django_skillswap_payments.services.premium.remembered_profile_id`)
     has profile, premium status and open checkout read in one command; a new
     user's profile is created by one upsert, and a profile created just now
-    can be neither premium nor hold a checkout.
+    can be neither premium nor hold a checkout. An unaccepted ``currency``
+    is refused before any profile is created.
     """
+    terms = checkout_terms(currency)
     if (
         payments_settings.PROFILE_RESOLVER != DEFAULTS["PROFILE_RESOLVER"]
         or not payments_settings.CREATE_PROFILES
@@ -176,7 +195,8 @@ def start_premium_checkout_for_user(user: Any, *, success_url: str, cancel_url: 
         or user.pk is None
     ):
         return start_premium_checkout(
-            users.resolve_profile(user), success_url=success_url, cancel_url=cancel_url
+            users.resolve_profile(user), success_url=success_url, cancel_url=cancel_url,
+            currency=terms.currency,
         )
     django_user_id = str(user.pk)
     urls = {"success_url": success_url, "cancel_url": cancel_url}
@@ -188,10 +208,10 @@ def start_premium_checkout_for_user(user: Any, *, success_url: str, cancel_url: 
         profile, created = profiles.open_profile_for_django_user(django_user_id)
         premium.remember_profile_id(django_user_id, profile.id)
         if created:
-            return _start(profile, holder=None, **urls)
+            return _start(profile, terms, holder=None, **urls)
         facts = checkout_facts.premium_start_facts(profile.id, django_user_id)
         if facts is None:  # deleted since the upsert: start as the old way would
-            return start_premium_checkout(profile, **urls)
+            return start_premium_checkout(profile, currency=terms.currency, **urls)
     if facts.premium:
         raise AlreadyPremium()
-    return _start(facts.profile, holder=facts.open_checkout, **urls)
+    return _start(facts.profile, terms, holder=facts.open_checkout, **urls)

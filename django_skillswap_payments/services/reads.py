@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Any
 
 from ..documents import STATUS_COMPLETED, STATUS_REFUNDED, Payment, as_aware
+from ..money import from_minor_units
 from ..repository import history
 from ..repository import premium_status as premium_store
 
@@ -20,6 +21,7 @@ EMPTY_TIP_HISTORY: dict[str, Any] = {
     "tips_received": [],
     "total_sent": 0,
     "total_received": 0,
+    "totals_by_currency": [],
 }
 # Received tips the recipient sees: unpaid checkouts never put text in front of them.
 RECEIVED_TIP_STATUSES = (STATUS_COMPLETED, STATUS_REFUNDED)
@@ -83,30 +85,60 @@ def premium_status_from(facts: premium_store.PremiumFacts) -> dict[str, Any]:
 def get_tip_history(
     profile: Any | None, *, limit: int = history.DEFAULT_PAGE_SIZE, before: Any = None
 ) -> dict[str, Any]:
-    """Tips sent and received, newest first, as ``{tips_sent, tips_received, total_sent, total_received}``.
+    """Tips sent and received, newest first, as ``{tips_sent, tips_received, total_sent,
+    total_received, totals_by_currency}``.
 
     Sent tips include every status (the sender sees abandoned attempts);
     received tips include only completed and refunded ones. ``before`` is the
     id of the last tip of the previous page (applied to both lists). The first
-    page carries the totals (all matching tips, not just this page); later
-    pages carry ``None`` instead, so paging through a long history never
-    counts it again. An unknown ``before`` is ignored: the answer is the first page.
+    page carries the totals (all matching tips, not just this page), with
+    ``totals_by_currency`` splitting them by currency
+    (:func:`tip_totals_by_currency`); later pages carry ``None`` instead, so
+    paging through a long history never counts it again. An unknown ``before``
+    is ignored: the answer is the first page.
     """
     if profile is None:
-        return {**EMPTY_TIP_HISTORY, "tips_sent": [], "tips_received": []}
+        return {**EMPTY_TIP_HISTORY, "tips_sent": [], "tips_received": [], "totals_by_currency": []}
     anchor = history.page_anchor(before)
-    if anchor is None:
-        total_sent, total_received = history.tip_totals(profile.id, RECEIVED_TIP_STATUSES)
-    else:
-        total_sent = total_received = None
+    totals = tip_totals_by_currency(profile.id) if anchor is None else None
     return {
         "tips_sent": history.tips_sent(profile.id, limit=limit, before=anchor),
         "tips_received": history.tips_received(
             profile.id, limit=limit, before=anchor, statuses=RECEIVED_TIP_STATUSES
         ),
-        "total_sent": total_sent,
-        "total_received": total_received,
+        # Counts may be added across currencies; amounts never are.
+        "total_sent": sum(entry["count_sent"] for entry in totals) if totals is not None else None,
+        "total_received": (
+            sum(entry["count_received"] for entry in totals) if totals is not None else None
+        ),
+        "totals_by_currency": totals,
     }
+
+
+def tip_totals_by_currency(profile_id: Any) -> list[dict[str, Any]]:
+    """One entry per currency the user tipped or was tipped in, sorted by code.
+
+    ``count_sent`` counts the tips sent in every status, ``count_received``
+    the completed and refunded tips received (as ``total_sent`` /
+    ``total_received`` do); ``amount_sent`` / ``amount_received`` sum the
+    completed ones only (the money that moved), as exact ``Decimal`` in that
+    currency. Amounts in different currencies are never added together.
+    """
+    sent, received = history.tip_sums_by_currency(
+        profile_id, RECEIVED_TIP_STATUSES, paid_status=STATUS_COMPLETED
+    )
+    totals = []
+    for code in sorted(set(sent) | set(received)):
+        count_sent, paid_sent = sent.get(code, (0, 0))
+        count_received, paid_received = received.get(code, (0, 0))
+        totals.append({
+            "currency": code,
+            "count_sent": count_sent,
+            "amount_sent": from_minor_units(paid_sent, code),
+            "count_received": count_received,
+            "amount_received": from_minor_units(paid_received, code),
+        })
+    return totals
 
 
 def get_payment_history(

@@ -120,6 +120,10 @@ SKILLSWAP_PAYMENTS = {
         "MINIMUM_FEE_MINOR": 30,
         "REQUIRE_ONBOARDED_RECIPIENT": False,
     },
+    # The buyer picks one of these on the premium and tip pages; usd keeps the keys above.
+    "CURRENCIES": ["usd", "eur", "jpy"],
+    "PREMIUM_PRICES": {"eur": "8.99", "jpy": "1500"},
+    "TIP_LIMITS": {"eur": ["1.00", "900.00"], "jpy": ["100", "150000"]},
 }
 
 # Mail is written to files instead of being sent; the demo's receipts page reads them.

@@ -104,6 +104,14 @@ class CheckoutSessions(EmulatorStore):
                 )
 
             currency, amount, items = self._build_line_items(params.get("line_items"))
+            step = objects.charge_step(currency)
+            if amount % step:
+                raise invalid_request(
+                    f"Invalid amount. Amounts in {currency.upper()} must be evenly divisible by {step} "
+                    "(in the currency's smallest unit).",
+                    param="line_items",
+                    code="invalid_charge_amount",
+                )
             minimum = objects.MINIMUM_CHARGE.get(currency, 50)
             if amount < minimum:
                 raise invalid_request(

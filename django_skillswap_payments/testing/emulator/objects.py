@@ -24,7 +24,7 @@ from typing import Any
 import stripe
 
 from ...errors import InvalidAmount
-from ...money import currency_exponent
+from ...money import currency_exponent, minor_unit_step
 
 #: Resource class per ``object`` value; the class annotations list the object's fields.
 RESOURCE_CLASSES: dict[str, type] = {
@@ -69,17 +69,42 @@ NOT_RETURNED_BY_DEFAULT: dict[str, frozenset] = {
 
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "cad": "CA$", "aud": "A$", "inr": "₹"}
 
-#: Smallest amount Stripe will charge, in minor units; others default to 50.
+#: Smallest amount Stripe will charge, in minor units (its table for the same settlement
+#: currency); others default to 50.
 MINIMUM_CHARGE = {
     "usd": 50,
+    "aed": 200,
+    "aud": 50,
+    "bgn": 100,
+    "brl": 50,
+    "cad": 50,
+    "chf": 50,
+    "czk": 1500,
+    "dkk": 250,
     "eur": 50,
     "gbp": 30,
-    "cad": 50,
-    "aud": 50,
-    "jpy": 50,
-    "chf": 50,
+    "hkd": 400,
+    "huf": 17500,
     "inr": 50,
+    "jpy": 50,
+    "mxn": 1000,
+    "myr": 200,
+    "nok": 300,
+    "nzd": 50,
+    "pln": 200,
+    "ron": 200,
+    "sek": 300,
+    "sgd": 50,
+    "thb": 1000,
 }
+
+
+def charge_step(currency: str) -> int:
+    """What every charged amount must be a multiple of, in minor units (10 for kwd, 100 for isk)."""
+    try:
+        return minor_unit_step(currency)
+    except InvalidAmount:
+        return 1  # the emulator does not check currency codes (see format_amount)
 
 
 def declared_fields(object_name: str) -> list[str]:

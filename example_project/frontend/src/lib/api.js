@@ -157,12 +157,19 @@ export const authAPI = {
 };
 
 export const paymentAPI = {
-  // Premium is a one-time payment ($9.99) through Stripe Checkout.
-  async createPremiumCheckout(successUrl, cancelUrl) {
-    const { data } = await api.post("/payments/premium/create-checkout/", {
+  // Premium is a one-time payment through Stripe Checkout, in one of the accepted
+  // currencies (the server's default when `currency` is left out).
+  async createPremiumCheckout(successUrl, cancelUrl, currency) {
+    const { data } = await api.post("/payments/premium/create-checkout/", compact({
       success_url: successUrl,
       cancel_url: cancelUrl,
-    });
+      currency,
+    }));
+    return data;
+  },
+  // The accepted currencies with their premium price and tip limits.
+  async getPriceList() {
+    const { data } = await api.get("/payments/currencies/");
     return data;
   },
   // Kept for callers written against the older subscription flow.
@@ -173,13 +180,14 @@ export const paymentAPI = {
     const { data } = await api.get("/payments/subscription/status/");
     return data;
   },
-  async createTipCheckout(toUserId, amount, message, successUrl, cancelUrl) {
+  async createTipCheckout(toUserId, amount, message, successUrl, cancelUrl, currency) {
     const { data } = await api.post("/payments/tip/create/", {
       to_user_id: toUserId,
       amount,
       message,
       success_url: successUrl,
       cancel_url: cancelUrl,
+      ...(currency ? { currency } : {}),
     });
     return data;
   },

@@ -1,5 +1,4 @@
 import { parseDate } from "./format";
-import { toCents } from "./money";
 
 // Stripe expires an unpaid Checkout Session 24 hours after it was created
 // (the app's default); the API sends `expires_at` when it knows better.
@@ -16,11 +15,9 @@ export function displayStatus(payment, now = Date.now()) {
   return expires && expires.getTime() <= now ? "expired" : status;
 }
 
-// Count and exact sum (in cents) of the payments that were actually paid.
+// How many of the payments were actually paid. Their sums come from the server,
+// per currency: amounts in different currencies are never added together.
 export function paidTotals(payments) {
   const paid = (payments || []).filter((p) => displayStatus(p) === "completed");
-  return {
-    count: paid.length,
-    cents: paid.reduce((sum, p) => sum + (toCents(p.amount) || 0), 0),
-  };
+  return { count: paid.length };
 }

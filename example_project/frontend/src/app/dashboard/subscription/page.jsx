@@ -4,7 +4,8 @@ import { useCallback, useEffect, useState } from "react";
 import { useRouter } from "next/navigation";
 import { paymentAPI } from "@/lib/api";
 import { formatDate } from "@/lib/format";
-import { formatMoney, PREMIUM_PRICE } from "@/lib/money";
+import { formatMoney, termsFor } from "@/lib/money";
+import CurrencyPicker from "@/components/CurrencyPicker";
 import { toastError } from "@/components/Toast";
 import { Badge, ErrorAlert, PageHeader, PageLoader } from "@/components/ui";
 
@@ -34,6 +35,8 @@ function Benefit({ label, value }) {
 export default function SubscriptionPage() {
   const router = useRouter();
   const [status, setStatus] = useState(null);
+  const [priceList, setPriceList] = useState(null);
+  const [currency, setCurrency] = useState("");
   const [error, setError] = useState(null);
   const [loading, setLoading] = useState(true);
 
@@ -41,7 +44,13 @@ export default function SubscriptionPage() {
     setLoading(true);
     setError(null);
     try {
-      setStatus(await paymentAPI.getSubscriptionStatus());
+      const [current, prices] = await Promise.all([
+        paymentAPI.getSubscriptionStatus(),
+        paymentAPI.getPriceList(),
+      ]);
+      setPriceList(prices);
+      setCurrency((chosen) => chosen || prices.default_currency);
+      setStatus(current);
     } catch (err) {
       setError(err);
       toastError(err, "Could not load your plan");
@@ -58,9 +67,9 @@ export default function SubscriptionPage() {
   const sub = status?.subscription;
   const receipt = status?.receipt;
   const receiptDate = receipt?.completed_at || sub?.current_period_start;
-  const receiptAmount = receipt
-    ? formatMoney(receipt.amount, receipt.currency)
-    : formatMoney(PREMIUM_PRICE, "usd");
+  const terms = termsFor(priceList, currency || priceList?.default_currency);
+  const price = formatMoney(terms.premium_price, terms.currency);
+  const receiptAmount = receipt ? formatMoney(receipt.amount, receipt.currency) : price;
 
   return (
     <>
@@ -139,16 +148,28 @@ export default function SubscriptionPage() {
                 <h2>Go Premium</h2>
                 <p className="muted">
                   Unlock unlimited listings, priority placement and analytics for a single payment of{" "}
-                  <strong>$9.99</strong>.
+                  <strong data-testid="premium-price">{price}</strong>.
                 </p>
               </div>
-              <button
-                type="button"
-                className="btn btn-primary btn-lg"
-                onClick={() => router.push("/dashboard/subscription/create/")}
-              >
-                Upgrade to Premium — $9.99 one-time
-              </button>
+              <div className="upgrade-actions">
+                <CurrencyPicker
+                  id="premium-currency"
+                  label="Pay in"
+                  priceList={priceList}
+                  value={terms.currency}
+                  onChange={setCurrency}
+                  priceOf={(c) => c.premium_price}
+                />
+                <button
+                  type="button"
+                  className="btn btn-primary btn-lg"
+                  onClick={() =>
+                    router.push(`/dashboard/subscription/create/?currency=${encodeURIComponent(terms.currency)}`)
+                  }
+                >
+                  Upgrade to Premium — {price} one-time
+                </button>
+              </div>
             </section>
           )}
 
@@ -171,7 +192,7 @@ export default function SubscriptionPage() {
                 {premium ? <Badge tone="premium">Current plan</Badge> : <Badge tone="info">Best value</Badge>}
               </div>
               <div className="price">
-                $9.99 <span className="price-note">one-time</span>
+                {premium ? receiptAmount : price} <span className="price-note">one-time</span>
               </div>
               <ul className="benefits">
                 {BENEFITS.map((b) => (

@@ -6,17 +6,20 @@ import { checkoutUrls, demoAPI, paymentAPI, rememberCheckout } from "@/lib/api";
 import { formatDate, shortId } from "@/lib/format";
 import { displayStatus, paidTotals } from "@/lib/status";
 import {
-  centsToString,
+  currencySymbol,
   formatMoney,
+  minorToString,
+  termsFor,
+  tipPresets,
   TIP_MESSAGE_MAX,
-  toCents,
+  toMinor,
   validateTip,
 } from "@/lib/money";
+import CurrencyPicker from "@/components/CurrencyPicker";
 import { useSession } from "@/components/DashboardShell";
 import { toastError } from "@/components/Toast";
 import { EmptyState, ErrorAlert, PageHeader, Spinner, StatusBadge } from "@/components/ui";
 
-const PRESETS = ["3", "5", "10", "25"];
 const PAYOUT_LABELS = {
   destination: "Paying out to the recipient",
   held: "Held until the recipient sets up payouts",
@@ -31,6 +34,8 @@ export default function TipsPage() {
   const [history, setHistory] = useState(null);
   const [historyError, setHistoryError] = useState(null);
 
+  const [priceList, setPriceList] = useState(null);
+  const [currency, setCurrency] = useState("");
   const [recipient, setRecipient] = useState("");
   const [amount, setAmount] = useState("");
   const [message, setMessage] = useState("");
@@ -60,7 +65,17 @@ export default function TipsPage() {
   useEffect(() => {
     loadRecipients();
     loadHistory();
+    paymentAPI
+      .getPriceList()
+      .then((prices) => {
+        setPriceList(prices);
+        setCurrency((chosen) => chosen || prices.default_currency);
+      })
+      .catch((err) => toastError(err, "Could not load the currencies"));
   }, [loadRecipients, loadHistory]);
+
+  const terms = termsFor(priceList, currency || priceList?.default_currency);
+  const presets = tipPresets(terms);
 
   // Back from Stripe's page may restore this page as it was left: "Opening checkout…".
   useEffect(() => {
@@ -95,16 +110,16 @@ export default function TipsPage() {
   async function onSubmit(e) {
     e.preventDefault();
     setSubmitError(null);
-    const errors = validateTip({ recipient, amount, message });
+    const errors = validateTip({ recipient, amount, message }, terms);
     setFieldErrors(errors);
     if (Object.keys(errors).length) return;
     setSubmitting(true);
     try {
       const { successUrl, cancelUrl } = checkoutUrls("/dashboard/tips/");
-      // Normalised "12.50" -> 12.5: the exact decimal the user typed.
-      const value = Number(centsToString(toCents(amount.trim())));
+      // Sent as a decimal string ("12.50", "500"): exactly what the user typed, no float.
+      const value = minorToString(toMinor(amount.trim(), terms.decimals), terms.decimals);
       const { session_id: sessionId, url } = await paymentAPI.createTipCheckout(
-        recipient, value, message.trim(), successUrl, cancelUrl,
+        recipient, value, message.trim(), successUrl, cancelUrl, priceList ? terms.currency : undefined,
       );
       rememberCheckout(sessionId);
       window.location.href = url;
@@ -165,16 +180,28 @@ export default function TipsPage() {
             {fieldErrors.recipient && <p className="field-error" id="recipient-error">{fieldErrors.recipient}</p>}
           </div>
 
+          <CurrencyPicker
+            id="tip-currency"
+            priceList={priceList}
+            value={terms.currency}
+            onChange={(code) => {
+              setCurrency(code);
+              setAmount("");
+              setFieldErrors((f) => ({ ...f, amount: undefined }));
+            }}
+            disabled={submitting}
+          />
+
           <div className="field">
-            <label htmlFor="amount">Amount (USD)</label>
+            <label htmlFor="amount">Amount ({terms.currency.toUpperCase()})</label>
             <div className="input-prefix">
-              <span aria-hidden="true">$</span>
+              <span aria-hidden="true">{currencySymbol(terms.currency)}</span>
               <input
                 id="amount"
                 name="amount"
                 inputMode="decimal"
                 autoComplete="off"
-                placeholder="5.00"
+                placeholder={presets[1]}
                 value={amount}
                 onChange={update(setAmount, "amount")}
                 disabled={submitting}
@@ -183,7 +210,7 @@ export default function TipsPage() {
               />
             </div>
             <div className="chips" role="group" aria-label="Suggested amounts">
-              {PRESETS.map((p) => (
+              {presets.map((p) => (
                 <button
                   key={p}
                   type="button"
@@ -194,14 +221,16 @@ export default function TipsPage() {
                   }}
                   disabled={submitting}
                 >
-                  ${p}
+                  {formatMoney(p, terms.currency)}
                 </button>
               ))}
             </div>
             {fieldErrors.amount ? (
               <p className="field-error" id="amount-error">{fieldErrors.amount}</p>
             ) : (
-              <p className="field-hint" id="amount-hint">Between $1.00 and $1,000.00.</p>
+              <p className="field-hint" id="amount-hint">
+                Between {formatMoney(terms.tip_min, terms.currency)} and {formatMoney(terms.tip_max, terms.currency)}.
+              </p>
             )}
           </div>
 
@@ -231,8 +260,8 @@ export default function TipsPage() {
             {submitting ? "Opening checkout…" : "Send tip"}
           </button>
           <p className="hint">
-            {selected && toCents(amount) ? (
-              <>You’ll tip <strong>{selected.display_name || selected.username}</strong> {formatMoney(amount)} on Stripe’s secure page.</>
+            {selected && toMinor(amount, terms.decimals) ? (
+              <>You’ll tip <strong>{selected.display_name || selected.username}</strong> {formatMoney(amount, terms.currency)} on Stripe’s secure page.</>
             ) : (
               "You’ll confirm and pay on Stripe’s secure checkout page."
             )}
@@ -254,6 +283,8 @@ export default function TipsPage() {
             loading={!history && !historyError}
             items={history?.tips_sent}
             total={history?.total_sent}
+            sums={(history?.totals_by_currency || []).map((t) => [t.currency, t.amount_sent])}
+            zeroCurrency={terms.currency}
             who={(t) => `To ${nameOf(t.to_user_id)}`}
             empty={<EmptyState icon="↗" title="No tips sent yet">Your first tip will show up here.</EmptyState>}
           />
@@ -264,6 +295,8 @@ export default function TipsPage() {
             loading={!history && !historyError}
             items={history?.tips_received}
             total={history?.total_received}
+            sums={(history?.totals_by_currency || []).map((t) => [t.currency, t.amount_received])}
+            zeroCurrency={terms.currency}
             who={(t) => `From ${nameOf(t.from_user_id)}`}
             empty={<EmptyState icon="↙" title="No tips received yet">Share your skills and thanks will follow.</EmptyState>}
           />
@@ -276,10 +309,12 @@ export default function TipsPage() {
   );
 }
 
-function TipList({ title, id, testId, loading, items, total, who, empty }) {
+function TipList({ title, id, testId, loading, items, total, sums, zeroCurrency, who, empty }) {
   const list = items || [];
   // Only paid tips count: abandoned and expired checkouts moved no money.
   const paid = paidTotals(list);
+  // The server sums each currency on its own; different currencies are never added up.
+  const amounts = sums.filter(([, sum]) => toMinor(sum, 3) > 0);
   const partial = typeof total === "number" && total > list.length;
   return (
     <section className="card" id={id} aria-label={`Tips ${title.toLowerCase()}`}>
@@ -289,7 +324,16 @@ function TipList({ title, id, testId, loading, items, total, who, empty }) {
           <div className="totals" data-testid={`${testId}-total`}>
             <strong>{paid.count}</strong> paid {paid.count === 1 ? "tip" : "tips"}
             <span className="dot-sep">·</span>
-            <strong>{formatMoney(centsToString(paid.cents))}</strong>
+            {amounts.length ? (
+              amounts.map(([code, sum], index) => (
+                <span key={code} data-testid={`${testId}-total-${code}`}>
+                  {index > 0 && <span className="dot-sep">·</span>}
+                  <strong>{formatMoney(sum, code)}</strong>
+                </span>
+              ))
+            ) : (
+              <strong>{formatMoney(0, zeroCurrency)}</strong>
+            )}
             {partial && <span className="muted"> (latest {list.length})</span>}
           </div>
         )}

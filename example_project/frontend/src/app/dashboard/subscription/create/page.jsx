@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
 import { useRouter } from "next/navigation";
 import { checkoutUrls, paymentAPI, rememberCheckout } from "@/lib/api";
+import { formatMoney, termsFor } from "@/lib/money";
 import { toastError } from "@/components/Toast";
 import { ErrorAlert, Spinner } from "@/components/ui";
 
@@ -15,14 +16,24 @@ export default function CreateCheckoutPage() {
   const [error, setError] = useState(null);
   const [countdown, setCountdown] = useState(RETURN_AFTER_S);
   const [redirecting, setRedirecting] = useState(false);
+  const [price, setPrice] = useState(null);
 
   useEffect(() => {
     // Strict mode mounts effects twice in development; start one checkout only.
     if (started.current) return;
     started.current = true;
     const { successUrl, cancelUrl } = checkoutUrls("/dashboard/subscription/");
+    // Chosen on the subscription page; none means the site's default currency.
+    const currency = new URLSearchParams(window.location.search).get("currency") || undefined;
     paymentAPI
-      .createPremiumCheckout(successUrl, cancelUrl)
+      .getPriceList()
+      .then((prices) => {
+        const terms = termsFor(prices, currency || prices.default_currency);
+        setPrice(formatMoney(terms.premium_price, terms.currency));
+      })
+      .catch(() => {}); // only the line below the spinner needs it
+    paymentAPI
+      .createPremiumCheckout(successUrl, cancelUrl, currency)
       .then(({ session_id: sessionId, url }) => {
         if (!url) throw Object.assign(new Error("Checkout did not return a payment page"), { detail: null });
         rememberCheckout(sessionId);
@@ -69,7 +80,7 @@ export default function CreateCheckoutPage() {
             <Spinner size="lg" label="Preparing checkout" />
             <h1>{redirecting ? "Redirecting to secure checkout…" : "Preparing your checkout…"}</h1>
             <p className="muted">
-              SkillSwap Premium · <strong>$9.99</strong> one-time. You’ll pay on Stripe’s secure page.
+              SkillSwap Premium{price && <> · <strong>{price}</strong> one-time</>}. You’ll pay on Stripe’s secure page.
             </p>
           </>
         )}
