@@ -143,6 +143,10 @@ class Payment(_PaymentsDocument):
             {"fields": ["from_user_id", "transaction_type", "-created_at"]},
             {"fields": ["to_user_id", "transaction_type", "-created_at"]},
             {"fields": ["signal_retry_needed"], "sparse": True},
+            # The operator's payment list: newest first, optionally one status or one type.
+            {"fields": ["-created_at", "-_id"]},
+            {"fields": ["status", "-created_at", "-_id"]},
+            {"fields": ["transaction_type", "-created_at", "-_id"]},
         ],
     }
 

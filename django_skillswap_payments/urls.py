@@ -21,7 +21,7 @@ from typing import Any
 from django.urls import URLPattern, path, re_path
 
 from . import __version__
-from .api import views
+from .api import staff, views
 
 app_name = "payments"
 
@@ -40,6 +40,8 @@ urlpatterns = [
     *both_spellings("checkout/<str:session_id>/", views.CheckoutSessionView.as_view(), "checkout-session"),
     *both_spellings("checkout/<str:session_id>/cancel/", views.CheckoutCancelView.as_view(), "checkout-cancel"),
     *both_spellings("payments/history/", views.PaymentHistoryView.as_view(), "payment-history"),
+    # The operator's side (staff only).
+    *both_spellings("payments/", staff.StaffPaymentListView.as_view(), "payment-list"),
 ]
 
 if find_spec("drf_spectacular") is not None:

@@ -22,6 +22,7 @@ def test_schema_describes_exactly_the_payment_endpoints(anon_client):
     assert sorted(schema["paths"]) == [
         "/api/payments/checkout/{session_id}/",
         "/api/payments/checkout/{session_id}/cancel/",
+        "/api/payments/payments/",
         "/api/payments/payments/history/",
         "/api/payments/premium/create-checkout/",
         "/api/payments/subscription/status/",
