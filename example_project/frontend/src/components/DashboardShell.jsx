@@ -22,6 +22,7 @@ const NAV = [
   { href: "/dashboard/subscription/", label: "Subscription" },
   { href: "/dashboard/tips/", label: "Tips" },
   { href: "/dashboard/payments/", label: "Payments", exact: true },
+  { href: "/dashboard/staff/", label: "Staff", staffOnly: true },
 ];
 
 const SEEN_KEY = "skillswap.notifications.seen";
@@ -147,7 +148,7 @@ export default function DashboardShell({ children }) {
               ☰
             </button>
             <nav className={`mainnav ${navOpen ? "open" : ""}`} aria-label="Main">
-              {NAV.map((item) => (
+              {NAV.filter((item) => !item.staffOnly || user?.is_staff).map((item) => (
                 <Link
                   key={item.href}
                   href={item.href}
