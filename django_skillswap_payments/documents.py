@@ -194,7 +194,6 @@ class Payment(_PaymentsDocument):
         "indexes": [
             # premium status: the latest completed, non-duplicate, not revoked premium payment
             {"fields": ["from_user_id", "transaction_type", "status", "premium_revoked_at", "duplicate_of", "-completed_at"]},
-            {"fields": ["-created_at"]},
             # payment history, unfiltered / by type (also tips sent) / by status / by both
             {"fields": ["from_user_id", "-created_at", "-id"]},
             {"fields": ["from_user_id", "transaction_type", "-created_at", "-id"]},
@@ -217,6 +216,10 @@ class Payment(_PaymentsDocument):
             {"fields": ["dispute_status", "-disputed_at", "-id"], "partialFilterExpression": DISPUTED},
             {"fields": ["-disputed_at", "-id"], "partialFilterExpression": DISPUTED},
             {"fields": ["disputes.pending_signals", "updated_at"], "sparse": True},
+            # The operator's payment list (GET payments/): newest first, optionally one status or type.
+            {"fields": ["-created_at", "-id"]},
+            {"fields": ["status", "-created_at", "-id"]},
+            {"fields": ["transaction_type", "-created_at", "-id"]},
         ],
     }
 

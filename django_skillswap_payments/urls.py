@@ -21,7 +21,7 @@ from typing import Any
 from django.urls import URLPattern, path, re_path
 
 from . import __version__
-from .api import refunds, views
+from .api import refunds, staff, views
 from .api.analytics import PaymentsAnalyticsView
 
 app_name = "payments"
@@ -52,6 +52,8 @@ urlpatterns = [
     *both_spellings("payments/<str:payment_id>/refund/", refunds.PaymentRefundView.as_view(), "payment-refund"),
     # currencies: what a checkout may be paid in
     *both_spellings("currencies/", views.PriceListView.as_view(), "currencies"),
+    # The operator's side (staff only).
+    *both_spellings("payments/", staff.StaffPaymentListView.as_view(), "payment-list"),
 ]
 
 if find_spec("drf_spectacular") is not None:

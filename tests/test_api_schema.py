@@ -23,6 +23,7 @@ def test_schema_describes_exactly_the_payment_endpoints(anon_client):
         "/api/payments/checkout/{session_id}/",
         "/api/payments/checkout/{session_id}/cancel/",
         "/api/payments/currencies/",
+        "/api/payments/payments/",
         "/api/payments/payments/analytics/",
         "/api/payments/payments/disputes/",
         "/api/payments/payments/history/",

@@ -50,14 +50,9 @@ class RefundSerializer(serializers.Serializer):
 
 
 class RefundedPaymentSerializer(PaymentSerializer):
-    """A payment as ``payments/history`` shows it, plus what was refunded of it."""
+    """A payment as ``payments/history`` shows it (``amount_refunded`` included), plus its refunds."""
 
-    amount_refunded = serializers.SerializerMethodField()
     refunds = serializers.SerializerMethodField()
-
-    @field_type("number")
-    def get_amount_refunded(self, payment: Any) -> Decimal:
-        return refunds.refunded_amount(payment)
 
     @field_type(RefundSerializer(many=True))
     def get_refunds(self, payment: Any) -> list[dict[str, Any]]:

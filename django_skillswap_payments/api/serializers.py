@@ -385,6 +385,14 @@ class PaymentSerializer(TipSerializer):
     failure_reason = serializers.CharField(read_only=True, allow_null=True)
     stripe_session_id = serializers.CharField(read_only=True, allow_null=True)
     completed_at = AwareDateTimeField(allow_null=True)
+    # What went back to the payer so far (partial refunds keep the payment completed).
+    amount_refunded = serializers.SerializerMethodField()
+
+    @field_type("number")
+    def get_amount_refunded(self, payment: Any) -> Decimal:
+        from ..services.refunds import refunded_amount
+
+        return refunded_amount(payment)
 
 
 class CheckoutStatusSerializer(serializers.Serializer):

@@ -23,6 +23,7 @@ class MeView(APIView):
                 "username": request.user.get_username(),
                 "profile_id": str(profile.id),
                 "is_premium": services.get_premium_status(profile)["is_premium"],
+                "is_staff": request.user.is_staff,
             }
         )
 
@@ -31,7 +32,7 @@ class RecipientsView(APIView):
     """Everyone the current user can tip (everyone but themselves)."""
 
     def get(self, request):
-        users = get_user_model().objects.filter(is_active=True).exclude(pk=request.user.pk).order_by("username")
+        users = get_user_model().objects.filter(is_active=True, is_staff=False).exclude(pk=request.user.pk).order_by("username")
         return Response(
             [
                 {

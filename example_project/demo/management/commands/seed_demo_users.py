@@ -11,6 +11,8 @@ DEMO_USERS = [
     ("bob", "Bob", "Brown", "receives tips, can also tip"),
     ("carol", "Carol", "Chen", "receives tips, can also tip"),
 ]
+# The platform's operator: the staff page (revenue, refunds, disputes).
+DEMO_STAFF = ("admin", "Ada", "Admin", "staff: refunds, disputes, revenue")
 
 
 class Command(BaseCommand):
@@ -32,3 +34,15 @@ class Command(BaseCommand):
             get_or_create_profile(user)
             state = "created" if created else "exists "
             self.stdout.write(f"  {state}  {username:<6} / {DEMO_PASSWORD}   ({role})")
+        username, first, last, role = DEMO_STAFF
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last, "is_staff": True}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        elif not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        state = "created" if created else "exists "
+        self.stdout.write(f"  {state}  {username:<6} / {DEMO_PASSWORD}   ({role})")

@@ -24,6 +24,7 @@ const NAV = [
   { href: "/dashboard/get-paid/", label: "Get paid" },
   { href: "/dashboard/payments/", label: "Payments", exact: true },
   { href: "/dashboard/receipts/", label: "Receipts" },
+  { href: "/dashboard/staff/", label: "Staff", staffOnly: true },
 ];
 
 const SEEN_KEY = "skillswap.notifications.seen";
@@ -149,7 +150,7 @@ export default function DashboardShell({ children }) {
               ☰
             </button>
             <nav className={`mainnav ${navOpen ? "open" : ""}`} aria-label="Main">
-              {NAV.map((item) => (
+              {NAV.filter((item) => !item.staffOnly || user?.is_staff).map((item) => (
                 <Link
                   key={item.href}
                   href={item.href}

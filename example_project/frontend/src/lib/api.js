@@ -225,6 +225,27 @@ export const connectAPI = {
   },
 };
 
+// The operator's endpoints (staff only).
+export const staffAPI = {
+  async listPayments(filters = {}) {
+    const { data } = await api.get("/payments/payments/", { params: compact(filters) });
+    return data;
+  },
+  async refund(paymentId, { amount, reason } = {}) {
+    const body = compact({ amount, reason });
+    const { data } = await api.post(`/payments/payments/${encodeURIComponent(paymentId)}/refund/`, body);
+    return data;
+  },
+  async disputes(filters = {}) {
+    const { data } = await api.get("/payments/payments/disputes/", { params: compact(filters) });
+    return data;
+  },
+  async analytics(params) {
+    const { data } = await api.get("/payments/payments/analytics/", { params: compact(params) });
+    return data;
+  },
+};
+
 export const demoAPI = {
   async recipients() {
     const { data } = await api.get("/demo/recipients/");

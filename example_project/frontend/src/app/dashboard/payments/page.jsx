@@ -217,7 +217,14 @@ function PaymentHistory() {
                         <div className="tx-title">{describe(p)}</div>
                         <div className="muted small mono" title={p._id}>#{shortId(p._id)}</div>
                       </td>
-                      <td className="num">{formatMoney(p.amount, p.currency)}</td>
+                      <td className="num">
+                        {formatMoney(p.amount, p.currency)}
+                        {Number(p.amount_refunded || 0) > 0 && (
+                          <div className="muted small" data-testid="refunded-amount">
+                            {formatMoney(p.amount_refunded, p.currency)} refunded
+                          </div>
+                        )}
+                      </td>
                       <td><StatusBadge status={displayStatus(p)} /></td>
                       <td className="nowrap muted">{p.completed_at ? formatDate(p.completed_at) : "—"}</td>
                     </tr>

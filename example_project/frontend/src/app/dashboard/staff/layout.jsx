@@ -1,0 +1,5 @@
+export const metadata = { title: "Staff" };
+
+export default function Layout({ children }) {
+  return children;
+}
