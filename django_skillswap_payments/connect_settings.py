@@ -145,7 +145,7 @@ def connect_problems() -> list[tuple[str, str, str | None]]:
     """Every problem of the Connect configuration as ``(check id, message, hint)``."""
     raw = payments_settings.CONNECT
     if isinstance(raw, dict) and raw.get("ENABLED") is True and raw.get("PLATFORM_FEE_PERCENT") is None:
-        problems = [(
+        problems: list[tuple[str, str, str | None]] = [(
             CHECK_NO_FEE,
             "Stripe Connect is enabled without a platform fee setting.",
             f"Set {_NAME}['PLATFORM_FEE_PERCENT'] (0 for no fee).",

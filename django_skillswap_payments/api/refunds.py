@@ -55,7 +55,7 @@ class RefundedPaymentSerializer(PaymentSerializer):
     refunds = serializers.SerializerMethodField()
 
     @field_type(RefundSerializer(many=True))
-    def get_refunds(self, payment: Any) -> list[dict[str, Any]]:
+    def get_refunds(self, payment: Any) -> Any:
         return RefundSerializer(payment.refunds or [], many=True, context={"currency": payment.currency}).data
 
 

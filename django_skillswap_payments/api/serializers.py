@@ -333,7 +333,7 @@ class MinorAmountField(serializers.Field):
         return instance
 
     def to_representation(self, payment: Any) -> Decimal | None:
-        return _payout_amounts(payment).get(self.field_name)
+        return _payout_amounts(payment).get(self.field_name or "")
 
 
 def _payout_amounts(payment: Any) -> dict[str, Decimal]:

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -49,7 +50,7 @@ FALLBACK_AUTHENTICATE_HEADER = 'Session realm="api"'
 class PaymentsAPIView(APIView):
     """Common policy of the user-facing endpoints."""
 
-    permission_classes = (IsPaymentsUser,)
+    permission_classes: tuple[type[BasePermission], ...] = (IsPaymentsUser,)
     parser_classes = (ExactJSONParser,)
     renderer_classes = (ExactJSONRenderer,)
     schema = openapi.view_schema()

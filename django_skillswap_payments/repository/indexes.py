@@ -38,7 +38,7 @@ def _normalized(key: Iterable[tuple[str, Any]]) -> IndexKey:
 
 def declared_keys(document: Any) -> set[IndexKey]:
     """Key patterns of every index ``document`` declares, ``_id`` included."""
-    keys = {(("_id", 1),)}
+    keys: set[IndexKey] = {(("_id", 1),)}
     keys.update(_normalized(spec["fields"]) for spec in document._meta.get("index_specs", []))
     return keys
 

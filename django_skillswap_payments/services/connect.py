@@ -173,7 +173,9 @@ def account_status(profile: Any | None) -> dict[str, Any]:
         except GatewayError as exc:
             logger.warning("Could not refresh account %s: %s", state.connect_account_id, exc.error)
         else:
-            state = sync_account(facts, reported_at=int(time.time())) or connect_store.connect_profile(profile.id)
+            state = sync_account(facts, reported_at=int(time.time())) or connect_store.connect_profile(state.id)
+    if state is None:  # the profile went away meanwhile
+        return {**EMPTY_STATUS, "requirements_due": []}
     return {
         "account_id": state.connect_account_id,
         "details_submitted": bool(state.connect_details_submitted),
