@@ -96,6 +96,9 @@ def site(tmp_path_factory, mongodb_uri):
         checked = project.manage("check")
         assert "System check identified no issues" in checked.stdout, checked.stdout + checked.stderr
         project.manage("payments_ensure_indexes")
+        report = project.manage("payments_config").stdout
+        assert "STRIPE_API_BASE" in report and emulator_url in report, report
+        assert webhook_secret not in report, report
         # The last line: the shell may first say what it imported.
         created = project.manage("shell", "-c", CREATE_USERS).stdout.strip().splitlines()[-1]
         ada_session, grace_session, recipient_profile_id = created.split()
@@ -211,6 +214,7 @@ def test_the_same_events_delivered_again_at_once_to_all_workers_change_nothing(
 
     assert Counter(statuses) == Counter({200: len(deliveries)})
     assert db["payments"].count_documents({"transaction_type": "premium"}) == 1
+    assert db["payments"].count_documents({"transaction_type": "premium", "status": "completed"}) == 1
     assert db["payments"].find_one({"_id": payment_before["_id"]}) == payment_before
     records = list(db["webhook_events"].find())
     per_event = Counter(r["stripe_event_id"] for r in records)

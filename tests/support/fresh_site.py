@@ -32,7 +32,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+# Not "site": startproject refuses names of existing Python modules.
 PROJECT_NAME = "mysite"
+# Keep in step with requirements-dev.txt.
+SERVER_REQUIREMENT = "gunicorn>=23"
 SERVER_TIMEOUT = 30.0
 REQUEST_TIMEOUT = 30.0
 # Environment variables of the test session that must not leak into the site's processes.
@@ -100,7 +103,7 @@ def make_virtualenv(venv: Path, wheel: Path, extras: str = "testing") -> Path:
     """A new virtualenv of this interpreter with ``wheel[extras]`` and gunicorn; returns its python."""
     run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     python = venv / "bin" / "python"
-    requirements = [f"{wheel}[{extras}]", "gunicorn"]
+    requirements = [f"{wheel}[{extras}]", SERVER_REQUIREMENT]
     # This environment's pip installs into the new one: quicker than bootstrapping a pip there.
     pip = [sys.executable, "-m", "pip", "--python", str(python)]
     house = wheelhouse()
