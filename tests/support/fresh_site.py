@@ -183,7 +183,11 @@ def start_emulator(python: Path, *, workdir: Path, webhook_url: str, webhook_sec
          "--backoff", "0.2"],
         cwd=workdir, log=workdir / "emulator.log", env=clean_env(PYTHONUNBUFFERED="1"),
     )
-    output = emulator.wait_for_output("Delivering webhooks to")
+    try:
+        output = emulator.wait_for_output("Delivering webhooks to")
+    except BaseException:
+        emulator.stop()
+        raise
     line = next(line for line in output.splitlines() if "listening on" in line)
     return emulator, line.rsplit(" ", 1)[1]
 
