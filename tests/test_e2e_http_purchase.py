@@ -8,10 +8,9 @@ then 4242 (declined, then paid on retry) and 3155 (authenticated, then paid).
 
 from __future__ import annotations
 
-import http.client
 import socketserver
 import threading
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -25,38 +24,12 @@ from django_skillswap_payments.signals import (
     tip_payment_completed,
 )
 from django_skillswap_payments.testing.factories import PaymentProfileFactory
+from tests.support.hosted_page import card, post_form
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 SUCCESS_URL = "http://localhost/dashboard/payments/success"
 CANCEL_URL = "http://localhost/dashboard/payments/cancel"
-
-
-def post_form(url, form):
-    """POST a form the way a browser submits the hosted page; redirects are not followed."""
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
-    try:
-        connection.request(
-            "POST",
-            parts.path,
-            body=urlencode(form).encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        response = connection.getresponse()
-        return response.status, response.getheader("Location"), response.read().decode()
-    finally:
-        connection.close()
-
-
-def card(number):
-    return {
-        "email": "ada@example.com",
-        "cardNumber": number,
-        "cardExpiry": "12 / 40",
-        "cardCvc": "123",
-        "billingName": "Ada Lovelace",
-    }
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
