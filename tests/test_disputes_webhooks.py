@@ -269,13 +269,13 @@ def test_the_default_revocation_setting_passes_the_check():
 
 @pytest.mark.parametrize("round_", range(3))
 def test_concurrent_reports_of_one_dispute_record_and_close_it_once(premium, dispute_log, round_):
-    from django_skillswap_payments import stripe_facts
+    from django_skillswap_payments import stripe_dispute_facts
     from django_skillswap_payments.services import disputes
     from tests.support.threads import run_together
 
     obj = dispute_object(premium)
     reports = [
-        (stripe_facts.dispute({**obj, "status": status}), at)
+        (stripe_dispute_facts.dispute({**obj, "status": status}), at)
         for status, at in (("needs_response", CREATED_AT), ("under_review", CREATED_AT + 60), ("lost", CREATED_AT + 90))
     ] * 3
     payment = stored(premium)
@@ -293,7 +293,7 @@ def test_concurrent_reports_of_one_dispute_record_and_close_it_once(premium, dis
 
 def test_a_report_that_loses_the_race_to_record_the_dispute_is_still_applied(premium, dispute_log, monkeypatch):
     """A ``closed`` report finds no record, then an earlier ``created`` records it first: it must still close it."""
-    from django_skillswap_payments import stripe_facts
+    from django_skillswap_payments import stripe_dispute_facts
     from django_skillswap_payments.repository import disputes as dispute_store
     from django_skillswap_payments.services import disputes
 
@@ -305,11 +305,11 @@ def test_a_report_that_loses_the_race_to_record_the_dispute_is_still_applied(pre
     def write(query, update):
         if "$push" in update and not raced:
             raced.append(True)  # the concurrent created delivery gets there just before this push
-            disputes.record_dispute(payment, stripe_facts.dispute(obj), event_created=CREATED_AT)
+            disputes.record_dispute(payment, stripe_dispute_facts.dispute(obj), event_created=CREATED_AT)
         return real_write(query, update)
 
     monkeypatch.setattr(dispute_store, "_write", write)
-    outcome = disputes.record_dispute(payment, stripe_facts.dispute({**obj, "status": "lost"}), event_created=CREATED_AT + 90)
+    outcome = disputes.record_dispute(payment, stripe_dispute_facts.dispute({**obj, "status": "lost"}), event_created=CREATED_AT + 90)
 
     assert raced and outcome.changed and outcome.closed
     assert stored(premium).dispute_status == "lost"

@@ -36,11 +36,15 @@ from ..errors import (
     PaymentError,
     UnsupportedCurrency,
 )
-from ..ids import to_object_id
-from ..money import from_minor_units
-from ..redirects import validate_redirect_url
+from .connect_serializers import PayoutAmountField
 from .currency_serializers import CurrencyCodeField, CurrencyTotalsSerializer
 from .date_bounds import DateBoundField, is_date_only
+from .fields import (
+    AmountField,
+    ObjectIdStringField,
+    OptionalTextField,
+    RedirectURLField,
+)
 from .schema import field_type
 
 # Stripe ids are short ASCII tokens; anything else cannot be a session of ours.
@@ -52,77 +56,6 @@ class InvalidRequest(PaymentError):
 
     code = "invalid_request"
     default_error = "Invalid request"
-
-
-# -- redirect URLs -------------------------------------------------------------
-
-
-@field_type("uri")
-class RedirectURLField(serializers.Field):
-    def to_internal_value(self, data: Any) -> str:
-        try:
-            return validate_redirect_url(data)
-        except InvalidRedirectUrl as exc:
-            raise serializers.ValidationError(exc.error) from None
-
-
-# -- strict scalar fields ----------------------------------------------------
-
-
-class StrictStringField(serializers.CharField):
-    """A ``CharField`` that refuses numbers and booleans instead of stringifying them."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError("Must be a string")
-        return super().to_internal_value(data)
-
-
-@field_type("string")
-class ObjectIdStringField(serializers.Field):
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str) or to_object_id(data.strip()) is None:
-            raise serializers.ValidationError("Must be a 24-character hexadecimal ObjectId")
-        return data.strip().lower()
-
-
-# ASCII digits with an optional fraction: what DRF's decimal fields and form
-# encodings send. No sign, exponent, separators, spaces or NaN/Infinity.
-PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-
-
-@field_type("amount")
-class AmountField(serializers.Field):
-    """A JSON number or a plain decimal string, passed on exactly for the service to check.
-
-    Numbers arrive as parsed (``int`` or exact ``Decimal``); a string such as
-    ``"12.50"`` becomes ``Decimal("12.50")``, so both spellings meet the same
-    limits in the service.
-    """
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, str):
-            if not PLAIN_DECIMAL.fullmatch(data):
-                raise serializers.ValidationError("Amount must be a number or a decimal string such as 12.50")
-            return Decimal(data)
-        if isinstance(data, bool) or not isinstance(data, (int, float, Decimal)):
-            raise serializers.ValidationError("Amount must be a number")
-        return data
-
-
-@field_type("string")
-class OptionalTextField(serializers.Field):
-    """A JSON string or ``null``, passed on as sent for the service to check."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_null", True)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError("Message must be text")
-        return data
 
 
 # -- request serializers -------------------------------------------------------
@@ -322,30 +255,6 @@ class AwareDateTimeField(serializers.Field):
         return as_aware(value)
 
 
-@field_type("number")
-class MinorAmountField(serializers.Field):
-    """An amount stored in minor units, rendered in major units like ``amount`` (``None`` stays ``null``)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(read_only=True, **kwargs)
-
-    def get_attribute(self, instance: Any) -> Any:
-        return instance
-
-    def to_representation(self, payment: Any) -> Decimal | None:
-        return _payout_amounts(payment).get(self.field_name or "")
-
-
-def _payout_amounts(payment: Any) -> dict[str, Decimal]:
-    fee = getattr(payment, "application_fee_minor", None)
-    if fee is None:
-        return {}
-    return {
-        "application_fee": from_minor_units(fee, payment.currency),
-        "payout_amount": from_minor_units(max(payment.amount_minor - fee, 0), payment.currency),
-    }
-
-
 PAYOUT_FIELDS = ("application_fee", "payout_amount", "payout_status")
 
 
@@ -364,8 +273,8 @@ class TipSerializer(serializers.Serializer):
     expires_at = AwareDateTimeField(source="checkout_expiry", allow_null=True)
     # Stripe Connect: what the recipient gets of the tip. Present only on tips Connect
     # routed, so items without Connect keep their exact shape.
-    application_fee = MinorAmountField(required=False, help_text="The platform's fee (Connect only)")
-    payout_amount = MinorAmountField(required=False, help_text="What the recipient receives (Connect only)")
+    application_fee = PayoutAmountField(required=False, help_text="The platform's fee (Connect only)")
+    payout_amount = PayoutAmountField(required=False, help_text="What the recipient receives (Connect only)")
     payout_status = serializers.CharField(
         read_only=True, required=False, help_text="destination, held, paid_out or reversed (Connect only)"
     )

@@ -136,7 +136,7 @@ def tip_sums_by_currency(
 
 
 def payment_history(
-    user_id: ObjectId,
+    user_id: ObjectId | None,
     *,
     transaction_type: str | None = None,
     status: str | None = None,
@@ -145,11 +145,11 @@ def payment_history(
     limit: int = DEFAULT_PAGE_SIZE,
     before: Any = None,
 ) -> list[Payment]:
-    """Payments made by the user, newest first, filtered and paginated.
+    """Payments made by the user (every user's for ``None``), newest first, filtered and paginated.
 
     ``created_from`` is inclusive, ``created_to`` exclusive.
     """
-    query = Payment.objects(from_user_id=user_id)
+    query = Payment.objects(from_user_id=user_id) if user_id is not None else Payment.objects()
     if transaction_type:
         query = query.filter(transaction_type=transaction_type)
     if status:

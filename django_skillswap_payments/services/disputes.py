@@ -23,7 +23,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .. import signals, stripe_facts
+from .. import signals, stripe_dispute_facts, stripe_facts
 from ..conf import SETTINGS_NAME, payments_settings
 from ..dispute_records import LOST, WON_STATUSES
 from ..documents import Payment, as_aware, utcnow
@@ -59,7 +59,7 @@ def intent_facts(intent_id: str) -> stripe_facts.PaymentIntentFacts:
     return stripe_facts.payment_intent(dispute_gateway.retrieve_payment_intent(intent_id))
 
 
-def _report(dispute: stripe_facts.DisputeFacts, event_created: int | None) -> dispute_store.DisputeReport:
+def _report(dispute: stripe_dispute_facts.DisputeFacts, event_created: int | None) -> dispute_store.DisputeReport:
     event_at = stripe_facts.timestamp(event_created) or dispute.created or utcnow()
     return dispute_store.DisputeReport(
         dispute_id=dispute.id or "",
@@ -74,7 +74,7 @@ def _report(dispute: stripe_facts.DisputeFacts, event_created: int | None) -> di
 
 
 def record_dispute(
-    payment: Payment, dispute: stripe_facts.DisputeFacts, *, event_created: int | None = None
+    payment: Payment, dispute: stripe_dispute_facts.DisputeFacts, *, event_created: int | None = None
 ) -> DisputeOutcome:
     """Apply one report of ``dispute`` (with an id and a status) to ``payment``; send its signals once.
 

@@ -45,6 +45,7 @@ from ..repository import completion, profiles
 from ..repository import payments as payment_store
 from ..states import ALLOWED_PREVIOUS, REFUNDABLE
 from . import connect, premium, promotions
+from .mismatch import mismatched_fields, storable
 
 logger = logging.getLogger("django_skillswap_payments.services")
 
@@ -105,35 +106,6 @@ def _finish(payment: Payment, updated: Payment | None) -> TransitionResult:
 announce_if_won = _finish
 
 
-def _plain(value: Any, limit: int = 200) -> Any:
-    """A value reported by Stripe, reduced to a scalar that is always safe to store.
-
-    Anything but ``None``/bool/int/str is kept as its (shortened) ``repr``, so a
-    malformed report cannot smuggle unstorable keys into ``Payment.metadata``.
-    """
-    # BSON integers are 64-bit; a bigger one is kept as text.
-    if value is None or isinstance(value, bool) or (isinstance(value, int) and -(2**63) <= value < 2**63):
-        return value
-    text = value if isinstance(value, str) else repr(value)
-    return text[:limit]
-
-
-def _mismatched_fields(
-    payment: Payment, amount_fields: dict[str, Any] | None, currency: Any, livemode: bool
-) -> list[str]:
-    problems = []
-    if amount_fields is None:
-        problems.append("amount")
-    try:
-        if normalize_currency(currency) != payment.currency:
-            problems.append("currency")
-    except InvalidAmount:
-        problems.append("currency")
-    if bool(livemode) != bool(payment.livemode):
-        problems.append("livemode")
-    return problems
-
-
 def complete_payment(
     payment_or_lookup: Any,
     *,
@@ -164,7 +136,7 @@ def complete_payment(
         # Already completed or refunded: a duplicate report, nothing to compare or change.
         return TransitionResult(payment=payment, changed=False)
     amount_fields = promotions.completion_fields(payment, amount_minor, discount)
-    problems = _mismatched_fields(payment, amount_fields, currency, livemode)
+    problems = mismatched_fields(payment, amount_fields, currency, livemode)
     if problems:
         reported = {
             "amount_minor": amount_minor,
@@ -174,7 +146,7 @@ def complete_payment(
         note = {
             "fields": problems,
             "reported": {
-                **{name: _plain(value) for name, value in reported.items()},
+                **{name: storable(value) for name, value in reported.items()},
                 "livemode": bool(livemode),
             },
             "payment_intent_id": payment_intent_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .. import stripe_facts
+from .. import stripe_dispute_facts
 from ..documents import Payment
 from ..services import disputes
 from ..stripe_facts import StripeEvent
@@ -19,7 +19,7 @@ from .lookups import intent_payment
 from .outcome import Outcome, ignored, processed
 
 
-def _disputed_payment(dispute: stripe_facts.DisputeFacts) -> Payment | None:
+def _disputed_payment(dispute: stripe_dispute_facts.DisputeFacts) -> Payment | None:
     payment = intent_payment(dispute.intent_id, dispute.payment_id)
     if payment is None and dispute.intent_id:
         # Not linked to the intent yet (its checkout.session.completed may still be on the
@@ -31,7 +31,7 @@ def _disputed_payment(dispute: stripe_facts.DisputeFacts) -> Payment | None:
 
 
 def on_dispute_event(event: StripeEvent) -> Outcome:
-    dispute = stripe_facts.dispute(event.object)
+    dispute = stripe_dispute_facts.dispute(event.object)
     if dispute.id is None or dispute.status is None:
         return ignored("Dispute without an id or a status")
     payment = _disputed_payment(dispute)
