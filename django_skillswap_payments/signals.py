@@ -118,6 +118,40 @@ def _receiver_name(receiver: Any) -> str:
     return f"{module}.{name}"
 
 
+def receiver_failures(
+    signal: Signal, payment: Payment, responses: list[tuple[Any, Any]], **about: Any
+) -> list[dict[str, Any]]:
+    """Log each receiver that raised and return the ``signal_failures`` entries for them.
+
+    ``about`` names what the signal was about beyond the payment (``refund_id``,
+    ``dispute_id``); it is logged and kept in each entry.
+    """
+    failures = []
+    context = "".join(f" ({key} {value})" for key, value in about.items())
+    for receiver, response in responses:
+        if isinstance(response, Exception):
+            name = _receiver_name(receiver)
+            logger.error(
+                "Receiver %s of %s failed for payment %s%s: %r",
+                name,
+                SIGNAL_NAMES[signal],
+                payment.id,
+                context,
+                response,
+                exc_info=(type(response), response, response.__traceback__),
+            )
+            failures.append(
+                {
+                    "signal": SIGNAL_NAMES[signal],
+                    "receiver": name,
+                    **about,
+                    "error": f"{type(response).__name__}: {response}",
+                    "at": utcnow(),
+                }
+            )
+    return failures
+
+
 def dispatch(payment: Payment) -> list[tuple[Any, Any]]:
     """Send the signal matching ``payment.status`` to every receiver.
 
@@ -145,26 +179,7 @@ def dispatch(payment: Payment) -> list[tuple[Any, Any]]:
         currency=payment.currency,
         **arguments,
     )
-    failures = []
-    for receiver, response in responses:
-        if isinstance(response, Exception):
-            name = _receiver_name(receiver)
-            logger.error(
-                "Receiver %s of %s failed for payment %s: %r",
-                name,
-                SIGNAL_NAMES[signal],
-                payment.id,
-                response,
-                exc_info=(type(response), response, response.__traceback__),
-            )
-            failures.append(
-                {
-                    "signal": SIGNAL_NAMES[signal],
-                    "receiver": name,
-                    "error": f"{type(response).__name__}: {response}",
-                    "at": utcnow(),
-                }
-            )
+    failures = receiver_failures(signal, payment, responses)
     if not failures:
         if payment.signal_retry_needed:
             payment_store.set_signal_retry_needed(payment.id, False)
@@ -202,6 +217,8 @@ def redispatch(payment_id: Any) -> list[tuple[Any, Any]]:
 # Sent once per tip with ``payment`` and ``transfer_id`` (``tr_...``); not part of the
 # status signals above, so ``payments_redispatch_signals`` does not send it again.
 tip_paid_out = Signal()
+SIGNAL_NAMES[tip_paid_out] = "tip_paid_out"
+
 # -- refunds ------------------------------------------------------------------------
 # Sent with the usual keyword arguments plus ``refund`` (the
 # :class:`~django_skillswap_payments.refund_records.RefundRecord`), once per refund:
@@ -234,25 +251,11 @@ def send_refund_signal(signal: Signal, payment: Payment, refund: Any) -> list[tu
         amount_minor=payment.amount_minor,
         currency=payment.currency,
     )
-    for receiver, response in responses:
-        if isinstance(response, Exception):
-            name = _receiver_name(receiver)
-            logger.error(
-                "Receiver %s of %s failed for refund %s of payment %s: %r",
-                name, SIGNAL_NAMES[signal], getattr(refund, "refund_id", None), payment.id, response,
-                exc_info=(type(response), response, response.__traceback__),
-            )
-            entry = {
-                "signal": SIGNAL_NAMES[signal],
-                "receiver": name,
-                "refund_id": getattr(refund, "refund_id", None),
-                "error": f"{type(response).__name__}: {response}",
-                "at": utcnow(),
-            }
-            try:
-                refund_store.note_signal_failure(payment.id, entry)
-            except Exception:
-                logger.exception("Could not record signal failures for payment %s", payment.id)
+    for entry in receiver_failures(signal, payment, responses, refund_id=getattr(refund, "refund_id", None)):
+        try:
+            refund_store.note_signal_failure(payment.id, entry)
+        except Exception:
+            logger.exception("Could not record signal failures for payment %s", payment.id)
     return responses
 
 
@@ -279,22 +282,7 @@ def dispatch_dispute(signal: Signal, payment: Payment, dispute: Any, **arguments
     the payment's *status*, which a dispute does not change.
     """
     responses = signal.send_robust(sender=Payment, payment=payment, dispute=dispute, **arguments)
-    failures = []
-    for receiver, response in responses:
-        if isinstance(response, Exception):
-            name = _receiver_name(receiver)
-            logger.error(
-                "Receiver %s of %s failed for payment %s (dispute %s): %r",
-                name, SIGNAL_NAMES[signal], payment.id, getattr(dispute, "dispute_id", None), response,
-                exc_info=(type(response), response, response.__traceback__),
-            )
-            failures.append({
-                "signal": SIGNAL_NAMES[signal],
-                "receiver": name,
-                "dispute_id": getattr(dispute, "dispute_id", None),
-                "error": f"{type(response).__name__}: {response}",
-                "at": utcnow(),
-            })
+    failures = receiver_failures(signal, payment, responses, dispute_id=getattr(dispute, "dispute_id", None))
     if failures:
         try:
             dispute_store.note_signal_failures(payment.id, failures)

@@ -213,12 +213,8 @@ def disconnect_account(account_id: str) -> Any | None:
 
 def _announce_paid_out(payment: Payment) -> None:
     responses = signals.tip_paid_out.send_robust(sender=Payment, payment=payment, transfer_id=payment.transfer_id)
-    for receiver, response in responses:
-        if isinstance(response, Exception):
-            logger.error(
-                "Receiver %r of tip_paid_out failed for payment %s: %r", receiver, payment.id, response,
-                exc_info=(type(response), response, response.__traceback__),
-            )
+    # Logged only: the payout is not a status change, so there is nothing to re-dispatch.
+    signals.receiver_failures(signals.tip_paid_out, payment, responses, transfer_id=payment.transfer_id)
 
 
 def settle_destination_payout(payment_id: ObjectId) -> bool:
