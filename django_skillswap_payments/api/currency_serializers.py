@@ -11,22 +11,15 @@ from typing import Any
 
 from rest_framework import serializers
 
+from .fields import OptionalTextField
 from .schema import field_type
 
 
 @field_type("string")
-class CurrencyCodeField(serializers.Field):
+class CurrencyCodeField(OptionalTextField):
     """An optional currency code (``"eur"``, any letter case); whether it is accepted, the service decides."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_null", True)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError("Must be a currency code such as \"usd\"")
-        return data
+    not_text = 'Must be a currency code such as "usd"'
 
 
 @field_type("number")

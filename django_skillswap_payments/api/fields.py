@@ -77,6 +77,8 @@ class AmountField(serializers.Field):
 class OptionalTextField(serializers.Field):
     """A JSON string or ``null``, passed on as sent for the service to check."""
 
+    not_text = "Message must be text"
+
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_null", True)
@@ -84,7 +86,7 @@ class OptionalTextField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
-            raise serializers.ValidationError("Message must be text")
+            raise serializers.ValidationError(self.not_text)
         return data
 
 
