@@ -13,7 +13,7 @@ from django_skillswap_payments import strict_json
 from django_skillswap_payments.documents import Payment
 from django_skillswap_payments.repository import analytics as store
 from django_skillswap_payments.services import analytics
-from tests.support.api import BASE, client_for
+from tests.support.api import BASE
 from tests.support.commands import assert_mongo_commands
 from tests.support.database import snapshot
 from tests.support.revenue import R1, R2, R3, figures, payment_document, store_revenue_documents
@@ -22,19 +22,6 @@ pytestmark = pytest.mark.django_db
 
 ANALYTICS_URL = BASE + "payments/analytics/"
 RANGE = {"from": "2024-01-29", "to": "2024-02-11"}
-
-
-@pytest.fixture
-def staff(make_user):
-    user = make_user("operator")
-    user.is_staff = True
-    user.save()
-    return user
-
-
-@pytest.fixture
-def staff_client(staff):
-    return client_for(staff)
 
 
 @pytest.fixture

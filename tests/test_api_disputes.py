@@ -18,14 +18,6 @@ pytestmark = pytest.mark.django_db
 DISPUTES_URL = BASE + "payments/disputes/"
 
 
-@pytest.fixture
-def staff_client(make_user):
-    user = make_user("operator")
-    user.is_staff = True
-    user.save()
-    return client_for(user)
-
-
 def disputed(anon_client, profile, *, status="needs_response", created=CREATED_AT, kind="premium", recipient=None):
     payment = pending_payment(profile, kind=kind, amount="12.50" if kind == "tip" else "9.99", recipient=recipient)
     deliver(anon_client, "checkout.session.completed", session_object(payment))

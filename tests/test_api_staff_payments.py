@@ -8,17 +8,8 @@ import pytest
 from bson import ObjectId
 
 from django_skillswap_payments import repository
-from tests.support.api import client_for
 
 URL = "/api/payments/payments/"
-
-
-@pytest.fixture
-def staff(make_user):
-    user = make_user("operator")
-    user.is_staff = True
-    user.save()
-    return client_for(user)
 
 
 def make(kind: str, status: str = "completed"):
@@ -45,9 +36,9 @@ def test_users_who_are_not_staff_are_refused(alice_client):
     assert body["error"] and "_id" not in response.content.decode()
 
 
-def test_staff_see_every_users_payments_newest_first(staff):
+def test_staff_see_every_users_payments_newest_first(staff_client):
     made = [make("premium"), make("tip"), make("tip", status="failed")]
-    response = staff.get(URL)
+    response = staff_client.get(URL)
     assert response.status_code == 200
     ids = [item["_id"] for item in response.json()["results"]]
     assert ids == [str(payment.id) for payment in reversed(made)]
@@ -57,19 +48,19 @@ def test_staff_see_every_users_payments_newest_first(staff):
     ("query", "expected"),
     [("type=tip", {"tip"}), ("type=premium", {"premium"}), ("status=failed", {"failed"})],
 )
-def test_staff_filter_by_type_and_status(staff, query, expected):
+def test_staff_filter_by_type_and_status(staff_client, query, expected):
     make("premium")
     make("tip")
     make("tip", status="failed")
-    results = staff.get(f"{URL}?{query}").json()["results"]
+    results = staff_client.get(f"{URL}?{query}").json()["results"]
     key = "transaction_type" if query.startswith("type") else "status"
     assert results and {item[key] for item in results} == expected
 
 
-def test_pages_continue_from_the_last_id(staff):
+def test_pages_continue_from_the_last_id(staff_client):
     made = [make("tip") for _ in range(5)]
-    first = staff.get(f"{URL}?limit=2").json()
-    second = staff.get(f"{URL}?limit=2&before={first['next_before']}").json()
+    first = staff_client.get(f"{URL}?limit=2").json()
+    second = staff_client.get(f"{URL}?limit=2&before={first['next_before']}").json()
     assert [item["_id"] for item in first["results"] + second["results"]] == [
         str(payment.id) for payment in reversed(made)
     ][:4]
@@ -78,7 +69,7 @@ def test_pages_continue_from_the_last_id(staff):
 @pytest.mark.parametrize(
     "query", ["type=gift", "status=lost", "limit=0", "limit=abc", "before=xyz", "created_from=yesterday"]
 )
-def test_bad_filters_are_a_400(staff, query):
-    response = staff.get(f"{URL}?{query}")
+def test_bad_filters_are_a_400(staff_client, query):
+    response = staff_client.get(f"{URL}?{query}")
     assert response.status_code == 400
     assert response.json()["error"]

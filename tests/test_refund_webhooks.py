@@ -6,7 +6,7 @@ import pytest
 
 from django_skillswap_payments import repository
 from django_skillswap_payments.services import refunds
-from tests.support.api import STATUS_URL, client_for
+from tests.support.api import STATUS_URL
 from tests.support.refunds import (
     REFUND_FAILS_CARD,
     paid_premium,
@@ -18,14 +18,6 @@ from tests.support.stripe_objects import refund_object
 from tests.support.webhooks import deliver
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(make_user):
-    user = make_user("operator")
-    user.is_staff = True
-    user.save()
-    return client_for(user)
 
 
 @pytest.fixture

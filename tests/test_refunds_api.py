@@ -24,19 +24,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff(make_user):
-    user = make_user("operator")
-    user.is_staff = True
-    user.save()
-    return user
-
-
-@pytest.fixture
-def staff_client(staff):
-    return client_for(staff)
-
-
-@pytest.fixture
 def premium(emulated_stripe, alice):
     return paid_premium(emulated_stripe, alice)
 

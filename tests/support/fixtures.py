@@ -66,6 +66,20 @@ def recipient(bob):
 
 
 @pytest.fixture
+def staff(make_user):
+    """A Django user the default ``STAFF_PERMISSION`` (``IsAdminUser``) admits."""
+    user = make_user("operator")
+    user.is_staff = True
+    user.save()
+    return user
+
+
+@pytest.fixture
+def staff_client(staff):
+    return client_for(staff)
+
+
+@pytest.fixture
 def alice_client(alice):
     return client_for(alice)
 
