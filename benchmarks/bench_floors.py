@@ -292,7 +292,7 @@ def bench_against_floors(emulator, *, rounds: int, batch: int) -> list[Compariso
     created = _completion_events(emulator, _started_sessions(_users(f"{tag}-first", need)))
     for label, bodies, note in (
         ("webhook, first delivery (completion)", known, "customer known"),
-        ("webhook, first delivery, new customer", created, "+1: the profile keeps the new customer"),
+        ("webhook, first delivery, new customer", created, "the payment keeps the new customer"),
     ):
         rows.append(compare(label, "Django view, verify + 1 fAM", _posts(app, bodies), _posts(floor, bodies),
                             rounds=rounds, batch=batch, note=note))

@@ -107,6 +107,8 @@ class PaymentProfile(_PaymentsDocument):
 
 # disputes: the filter every query of the staff list carries, so the partial indexes serve it.
 DISPUTED: dict[str, Any] = {"disputed_at": {"$exists": True}}
+# payments that name a Stripe customer (passed to Checkout, or created by it)
+WITH_CUSTOMER: dict[str, Any] = {"stripe_customer_id": {"$exists": True}}
 
 
 class Payment(_PaymentsDocument):
@@ -199,6 +201,8 @@ class Payment(_PaymentsDocument):
             {"fields": ["from_user_id", "transaction_type", "-created_at", "-id"]},
             {"fields": ["from_user_id", "status", "-created_at", "-id"]},
             {"fields": ["from_user_id", "transaction_type", "status", "-created_at", "-id"]},
+            # the Stripe customer a checkout passes: the payer's oldest payment naming one
+            {"fields": ["from_user_id", "created_at", "id"], "partialFilterExpression": WITH_CUSTOMER},
             # tips received (and their count), filtered by status on the index keys
             {"fields": ["to_user_id", "transaction_type", "-created_at", "-id", "status"]},
             # payments whose signal must be re-dispatched: only the flagged ones are indexed

@@ -240,6 +240,8 @@ class PaymentIntentFacts:
     currency: Any
     payment_id: str | None
     failure_message: str | None
+    # The intent's customer: for a checkout that asked Checkout to create one, that new customer.
+    customer_id: str | None = None
 
 
 def payment_intent(obj: Any) -> PaymentIntentFacts:
@@ -253,6 +255,7 @@ def payment_intent(obj: Any) -> PaymentIntentFacts:
         currency=intent.get("currency"),
         payment_id=_text(_metadata(intent).get("payment_id")),
         failure_message=_text(message),
+        customer_id=stripe_id(intent.get("customer")),
     )
 
 

@@ -8,10 +8,13 @@ returning one. A change that adds a round trip fails here.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.cache import cache
 
 from django_skillswap_payments.documents import Payment, PaymentProfile
+from django_skillswap_payments.repository import checkout_facts
 from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, TIP_URL
 from tests.support.commands import assert_mongo_commands
 from tests.support.database import pending_payment, profile_of
@@ -88,16 +91,73 @@ def test_the_customer_checkout_created_is_kept_and_passed_next_time(
     _pay(emulated_stripe, first["session_id"])
     session = emulated_stripe.get(first["session_id"])
     assert session["customer"].startswith("cus_")
-    assert _profile(alice).stripe_customer_id == session["customer"]
+    # kept on the payment by the completion's own write; the profile is not written
+    assert Payment.objects.get(stripe_session_id=session["id"]).stripe_customer_id == session["customer"]
+    assert _profile(alice).stripe_customer_id is None
 
     recipient = profile_of(bob)
     tip = {**BODY, "to_user_id": str(recipient.id), "amount": "5.00"}
-    # sender (remembered) and recipient in one find, the pending payment, its session
+    # sender (remembered), recipient and the sender's customer in one aggregation, the pending payment, its session
     body, calls = _start(alice_client, emulated_stripe, commands=3, url=TIP_URL, body=tip)
     assert calls == [SESSION_CREATE]
     request = emulated_stripe.requests_to(*SESSION_CREATE)[-1]
-    assert request.params["customer"] == session["customer"]
+    assert request.params["customer"] == session["customer"] and "customer_creation" not in request.params
     assert len(emulated_stripe.all("customer")) == 1
+
+
+def _paid_tip(emulated_stripe, client, bob) -> str:
+    """A paid tip whose Checkout created the sender's customer; that customer's id."""
+    tip = {**BODY, "to_user_id": str(profile_of(bob).id), "amount": "5.00"}
+    started = client.post(TIP_URL, tip, format="json").json()
+    _pay(emulated_stripe, started["session_id"])
+    return emulated_stripe.get(started["session_id"])["customer"]
+
+
+def test_a_premium_checkout_passes_the_customer_an_earlier_tip_created(
+    emulated_stripe, emulator_webhooks, alice, alice_client, bob
+):
+    customer = _paid_tip(emulated_stripe, alice_client, bob)
+    # profile, premium status, open checkout and customer in one aggregation; the payment; its session
+    _, calls = _start(alice_client, emulated_stripe, commands=3)
+    assert calls == [SESSION_CREATE]
+    request = emulated_stripe.requests_to(*SESSION_CREATE)[-1]
+    assert request.params["customer"] == customer and "customer_creation" not in request.params
+
+
+@pytest.mark.parametrize("kind", ["premium", "tip"])
+def test_a_sender_not_remembered_gets_the_created_customer_too(
+    emulated_stripe, emulator_webhooks, alice, alice_client, bob, kind
+):
+    customer = _paid_tip(emulated_stripe, alice_client, bob)
+    cache.clear()  # another process, which never saw this user
+    if kind == "premium":
+        # the upsert finds the profile; then the one aggregation as for a remembered user
+        _, calls = _start(alice_client, emulated_stripe, commands=4)
+    else:
+        tip = {**BODY, "to_user_id": str(profile_of(bob).id), "amount": "5.00"}
+        # recipient, the sender's upsert (found), the sender's customer, the pending payment, its session
+        _, calls = _start(alice_client, emulated_stripe, commands=5, url=TIP_URL, body=tip)
+    assert calls == [SESSION_CREATE]
+    assert emulated_stripe.requests_to(*SESSION_CREATE)[-1].params["customer"] == customer
+    assert len(emulated_stripe.all("customer")) == 1
+
+
+def test_the_oldest_created_customer_is_the_one_passed(emulated_stripe, alice, alice_client, bob):
+    profile = profile_of(alice)
+    customers = [emulated_stripe.create_customer({})["id"] for _ in range(2)]
+    for customer, created in zip(customers, (dt.datetime(2025, 2, 1), dt.datetime(2025, 1, 1)), strict=True):
+        payment = pending_payment(profile)
+        Payment.objects(id=payment.id).update_one(
+            set__stripe_customer_id=customer, set__status="completed", set__created_at=created,
+            unset__open_checkout_slot=True,
+        )
+    tip = {**BODY, "to_user_id": str(profile_of(bob).id), "amount": "5.00"}
+    # not remembered: recipient, the sender's upsert (found), the customer, the pending payment, its session
+    _start(alice_client, emulated_stripe, commands=5, url=TIP_URL, body=tip)
+    assert emulated_stripe.requests_to(*SESSION_CREATE)[-1].params["customer"] == customers[1]
+    Payment.objects(transaction_type="tip").delete()
+    _start(alice_client, emulated_stripe, commands=3, url=TIP_URL, body=tip)  # remembered: one aggregation
+    assert emulated_stripe.requests_to(*SESSION_CREATE)[-1].params["customer"] == customers[1]
 
 
 def test_premium_checkout_of_a_premium_user_is_refused_after_one_command_and_no_stripe_call(
@@ -139,15 +199,25 @@ def test_tip_checkout_of_a_new_sender(emulated_stripe, alice, alice_client, bob)
 
 
 @pytest.mark.parametrize("created", [False, True], ids=["customer-passed", "customer-created"])
-def test_completion_stores_a_created_customer_once(alice, anon_client, created):
+def test_completion_keeps_a_created_customer_in_its_own_write(alice, anon_client, created):
     payment = pending_payment(profile_of(alice))
     extra = {"customer": "cus_created", "customer_creation": "always" if created else None}
     payload, signature = signed("checkout.session.completed", session_object(payment, **extra))
-    # record, complete, finish; + store the customer Checkout created on the profile
-    with assert_mongo_commands(4 if created else 3):
+    # record, complete (with the customer Checkout created), finish: nothing more for a first buyer
+    with assert_mongo_commands(3):
         assert post_webhook(anon_client, payload, signature).status_code == 200
-    assert _profile(alice).stripe_customer_id == ("cus_created" if created else None)
+    assert _profile(alice).stripe_customer_id is None
     assert Payment.objects.get().stripe_customer_id == ("cus_created" if created else None)
+
+
+def test_the_careful_completion_keeps_a_created_customer_too(alice, anon_client):
+    payment = pending_payment(profile_of(alice))
+    extra = {"customer": "cus_created", "customer_creation": "always"}
+    Payment.objects(id=payment.id).update_one(set__status="expired")  # not the one-write case
+    payload, signature = signed("checkout.session.completed", session_object(payment, **extra))
+    assert post_webhook(anon_client, payload, signature).status_code == 200
+    stored = Payment.objects.get()
+    assert (stored.status, stored.stripe_customer_id) == ("completed", "cus_created")
 
 
 def test_a_profile_keeps_its_first_customer(alice, anon_client):
@@ -158,6 +228,7 @@ def test_a_profile_keeps_its_first_customer(alice, anon_client):
     assert post_webhook(anon_client, *signed("checkout.session.completed", session)).status_code == 200
     assert _profile(alice).stripe_customer_id == "cus_first"
     assert Payment.objects.get().status == "completed"
+    assert checkout_facts.premium_start_facts(profile.id, str(alice.pk)).profile.stripe_customer_id == "cus_first"
 
 
 def test_tip_checkout_of_a_returning_sender(emulated_stripe, alice, alice_client, bob):

@@ -132,6 +132,7 @@ def test_a_code_that_applies_completes_with_the_discounted_amount(
     payment = _payment(session_id)
     _assert_discounted(payment, paid=799, discount=200, code="WELCOME20", emulator=codes_allowed)
     assert codes_allowed.get(outcome.payment_intent)["amount_received"] == 799
+    assert payment.stripe_customer_id == codes_allowed.get(session_id)["customer"]  # for the next checkout
     assert amounts_signalled == [("premium_payment_completed", Decimal("7.99"), 799)]
     status = alice_client.get(STATUS_URL).json()
     assert (status["is_premium"], status["receipt"]["amount"]) == (True, 7.99)

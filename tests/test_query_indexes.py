@@ -10,7 +10,8 @@ of its collection must:
 - continue with the sort keys, in the sort's directions or all reversed,
 - hold every other field the filter reads (ranges, ``$in`` of several values),
   so non-matching documents are skipped on the index keys, never read,
-- and, when partial, be implied by the filter.
+- and, when partial, be implied by the filter (whose conditions on the
+  partial filter's fields it then holds too).
 
 A lookup by ``_id`` or by a unique key needs nothing more. A new query without
 such an index fails here.
@@ -150,11 +151,16 @@ def serving_index(collection: str, query: dict[str, Any], sort: list[tuple[str, 
         names = [field for field, _ in keys]
         head, tail = names[: len(equality)], keys[len(equality): len(equality) + len(wanted)]
         partial = spec.get("partialFilterExpression") or {}
+        # The filter repeats each condition of a partial index, so that index holds all it needs.
+        implied = all(
+            (field in equality and equality[field] == value) or query.get(field) == value
+            for field, value in partial.items()
+        )
         if (
             set(head) == set(equality)
             and tail in (wanted, reversed_sort)
-            and read <= set(names)
-            and all(field in equality and equality[field] == value for field, value in partial.items())
+            and read <= set(names) | set(partial)
+            and implied
         ):
             return "(" + ", ".join(f"{field} {direction}" for field, direction in keys) + ")"
     return None
@@ -191,6 +197,9 @@ def assert_indexed(commands) -> list[str]:
         ({"message": "thanks"}, [], False),  # no index holds it
         ({"stripe_session_id": "cs_1", "status": {"$in": ["pending"]}}, [], True),
         ({"_id": {"$in": [1, 2]}}, [], True),
+        ({"from_user_id": 1, "stripe_customer_id": {"$exists": True}}, [("created_at", 1), ("_id", 1)], True),
+        ({"from_user_id": 1, "stripe_customer_id": "cus_1"}, [("created_at", 1), ("_id", 1)], False),
+        ({"from_user_id": 1}, [("created_at", 1), ("_id", 1), ("status", 1)], False),
     ],
 )
 def test_the_rule(query, sort, served):

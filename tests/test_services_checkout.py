@@ -213,15 +213,19 @@ def test_stripe_failure_leaves_no_orphan(emulated_stripe, profile, status, error
     assert len(emulated_stripe.all("checkout.session")) == 1
 
 
-def test_a_paid_checkout_gives_the_profile_the_customer_checkout_created(
-    emulated_stripe, emulator_webhooks, profile
+def test_a_paid_checkout_keeps_the_customer_checkout_created_for_the_next_one(
+    emulated_stripe, emulator_webhooks, profile, recipient
 ):
     start = services.start_premium_checkout(profile, **URLS)
     assert emulated_stripe.submit_payment(start.session_id).succeeded
     [customer] = emulated_stripe.all("customer")
     assert emulated_stripe.get(start.session_id)["customer"] == customer["id"]
-    assert PaymentProfile.objects.get(id=profile.id).stripe_customer_id == customer["id"]
-    assert repository.get_payment(start.payment.id).status == "completed"
+    paid = repository.get_payment(start.payment.id)
+    assert (paid.status, paid.stripe_customer_id) == ("completed", customer["id"])
+    tip = services.start_tip_checkout(PaymentProfile.objects.get(id=profile.id), recipient=str(recipient.id),
+                                      amount="5.00", **URLS)
+    assert emulated_stripe.get(tip.session_id)["customer"] == customer["id"]
+    assert len(emulated_stripe.all("customer")) == 1
 
 
 def test_session_creation_failure_leaves_no_orphan(emulated_stripe, profile):

@@ -1,11 +1,17 @@
-"""What a premium checkout start needs to know, read in one aggregation.
+"""What a checkout start needs to know, read in one aggregation.
 
-Starting a premium checkout for a known profile asks three things: the
-profile itself (its Stripe customer), whether it is premium already, and
-which payment holds its open checkout slot. With the profile id known, each
-is an equality match on a declared index, so one ``aggregate`` on
-``payment_profiles`` answers all three with ``$lookup`` sub-pipelines whose
-filters are constants.
+Starting a premium checkout for a known profile asks four things: the
+profile itself, whether it is premium already, which payment holds its open
+checkout slot, and which Stripe customer to pass. With the profile id known,
+each is an equality match on a declared index, so one ``aggregate`` on
+``payment_profiles`` answers all of them with ``$lookup`` sub-pipelines whose
+filters are constants. A tip start reads sender and recipient the same way.
+
+The Stripe customer: a profile stores one only when the site (or an older
+release) set it. A customer Checkout created (``customer_creation="always"``)
+is kept on the payment it paid for, in the completion's own write, so a
+completion needs no write to the profile; later checkouts find it there,
+oldest first, inside the aggregation they run anyway.
 """
 
 from __future__ import annotations
@@ -15,11 +21,40 @@ from typing import Any
 
 from bson import ObjectId
 
-from ..documents import Payment, PaymentProfile, Subscription
+from ..documents import WITH_CUSTOMER, Payment, PaymentProfile, Subscription
 from .payments import premium_slot
 from .premium_status import _payment_stages, _subscription_stages
 
-_LOOKUP_FIELDS = ("premium_payments", "active_subscriptions", "open_checkouts")
+_LOOKUP_FIELDS = ("premium_payments", "active_subscriptions", "open_checkouts", "created_customers")
+
+
+def _created_customer_stages(profile_id: ObjectId) -> list[dict[str, Any]]:
+    """The oldest payment of the profile that names a Stripe customer, only that field."""
+    return [
+        {"$match": {"from_user_id": profile_id, **WITH_CUSTOMER}},
+        {"$sort": {"created_at": 1, "_id": 1}},
+        {"$limit": 1},
+        {"$project": {"_id": 0, "stripe_customer_id": 1}},
+    ]
+
+
+def _created_customer_lookup(profile_id: ObjectId) -> dict[str, Any]:
+    return {"$lookup": {
+        "from": Payment._get_collection_name(),
+        "pipeline": _created_customer_stages(profile_id),
+        "as": "created_customers",
+    }}
+
+
+def _customer_in(found: list[dict[str, Any]]) -> str | None:
+    return next((payment.get("stripe_customer_id") for payment in found if payment.get("stripe_customer_id")),
+                None)
+
+
+def created_customer_of(profile_id: ObjectId) -> str | None:
+    """The Stripe customer Checkout created for the profile, from its oldest payment naming one."""
+    found = Payment._get_collection().aggregate(_created_customer_stages(profile_id))
+    return _customer_in(list(found))
 
 
 @dataclass(frozen=True)
@@ -29,6 +64,7 @@ class PremiumStartFacts:
     profile: PaymentProfile
     premium: bool
     open_checkout: Payment | None
+    created_customer_id: str | None = None
 
 
 def premium_start_facts(profile_id: ObjectId, django_user_id: str) -> PremiumStartFacts | None:
@@ -52,6 +88,7 @@ def premium_start_facts(profile_id: ObjectId, django_user_id: str) -> PremiumSta
             "pipeline": [{"$match": {"open_checkout_slot": premium_slot(profile_id)}}, {"$limit": 1}],
             "as": "open_checkouts",
         }},
+        _created_customer_lookup(profile_id),
     ]
     for document in PaymentProfile._get_collection().aggregate(pipeline):
         found = {name: document.pop(name, None) or [] for name in _LOOKUP_FIELDS}
@@ -60,5 +97,21 @@ def premium_start_facts(profile_id: ObjectId, django_user_id: str) -> PremiumSta
             profile=PaymentProfile._from_son(document),
             premium=bool(found["premium_payments"] or found["active_subscriptions"]),
             open_checkout=Payment._from_son(holders[0]) if holders else None,
+            created_customer_id=_customer_in(found["created_customers"]),
         )
     return None
+
+
+def tip_parties(sender_id: ObjectId, recipient_id: ObjectId) -> tuple[dict[ObjectId, PaymentProfile], str | None]:
+    """The profiles among sender and recipient that exist, by id, and the sender's created customer."""
+    pipeline = [
+        {"$match": {"_id": {"$in": list({sender_id, recipient_id})}}},
+        _created_customer_lookup(sender_id),
+    ]
+    profiles: dict[ObjectId, PaymentProfile] = {}
+    customer = None
+    for document in PaymentProfile._get_collection().aggregate(pipeline):
+        found = document.pop("created_customers", None) or []
+        customer = customer or _customer_in(found)
+        profiles[document["_id"]] = PaymentProfile._from_son(document)
+    return profiles, customer

@@ -56,20 +56,6 @@ def open_profile_for_django_user(django_user_id: str) -> tuple[PaymentProfile, b
     return PaymentProfile._from_son(before), False
 
 
-def adopt_customer_id(profile_id: ObjectId, customer_id: str) -> None:
-    """Store the Stripe customer Checkout created for a profile, unless it already has one.
-
-    A profile keeps its first customer: a later one (from a checkout started
-    before the first was stored) is left on its payment only.
-    """
-    try:
-        PaymentProfile.objects(id=profile_id, stripe_customer_id=None).update_one(
-            set__stripe_customer_id=customer_id
-        )
-    except NotUniqueError:
-        pass  # already the customer of another profile: never move it
-
-
 def get_profile(profile_id: Any) -> PaymentProfile | None:
     """The profile with this id (``ObjectId`` or 24-hex string); ``None`` if absent or malformed."""
     oid = to_object_id(profile_id)

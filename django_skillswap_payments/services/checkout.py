@@ -27,8 +27,8 @@ from ..errors import (
 )
 from ..ids import to_object_id
 from ..money import parse_amount
+from ..repository import checkout_facts, profiles
 from ..repository import payments as payment_store
-from ..repository import profiles
 from . import connect, premium
 from .promotions import offers_promotion_codes
 from .tip_messages import clean_tip_message
@@ -78,18 +78,29 @@ def _age_seconds(payment: Payment) -> float:
     return (utcnow() - created).total_seconds()
 
 
-def _customer_of(profile: Any) -> tuple[str | None, bool]:
+# The customer Checkout created for a profile is not known yet: look for it before opening a session.
+LOOK_UP_CUSTOMER: Any = object()
+
+
+def _customer_of(profile: Any, created_customer: Any = LOOK_UP_CUSTOMER) -> tuple[str | None, bool]:
     """The profile's Stripe customer, or whether Checkout should create one.
 
-    A default profile without a customer has Checkout create it (no call of
-    our own); the completed session names it and the profile keeps it (see
-    ``services.transitions``). A site-provided profile without a customer id
-    lets Checkout collect the details, as Stripe does by default.
+    A customer stored on the profile comes first; then the one Checkout
+    created for an earlier payment of a default profile (``created_customer``
+    when the caller read it already, see
+    :mod:`~django_skillswap_payments.repository.checkout_facts`). A default
+    profile with neither has Checkout create it (no call of our own). A
+    site-provided profile without a customer id lets Checkout collect the
+    details, as Stripe does by default.
     """
     existing = getattr(profile, "stripe_customer_id", None)
     if existing:
         return existing, False
-    return None, isinstance(profile, PaymentProfile)
+    if not isinstance(profile, PaymentProfile):
+        return None, False
+    if created_customer is LOOK_UP_CUSTOMER:
+        created_customer = checkout_facts.created_customer_of(profile.id)
+    return (created_customer, False) if created_customer else (None, True)
 
 
 def _expire_quietly(session_id: str) -> None:
@@ -106,6 +117,7 @@ def _open_session(
     product_name: str,
     success_url: str,
     cancel_url: str,
+    created_customer: Any = LOOK_UP_CUSTOMER,
 ) -> CheckoutStart:
     """Create the Stripe session for a freshly inserted pending payment.
 
@@ -113,7 +125,7 @@ def _open_session(
     propagates, so no pending document without a session id is left behind.
     """
     try:
-        customer_id, create_customer = _customer_of(profile)
+        customer_id, create_customer = _customer_of(profile, created_customer)
         session = stripe_facts.checkout_session(
             gateway.create_checkout_session(
                 payment,
@@ -201,37 +213,44 @@ def start_tip_checkout_for_user(
     terms = checkout_terms(currency)
     value = parse_tip_amount(amount, terms)
     text = clean_tip_message(message)
-    sender, recipient = _tip_parties(user, to_user_id, value, terms.currency)
-    return _open_tip(sender, recipient, terms, value, text, success_url=success_url, cancel_url=cancel_url)
+    sender, recipient, created_customer = _tip_parties(user, to_user_id, value, terms.currency)
+    return _open_tip(sender, recipient, terms, value, text, success_url=success_url, cancel_url=cancel_url,
+                     created_customer=created_customer)
 
 
-def _tip_parties(user: Any, to_user_id: Any, value: Decimal, currency: str) -> tuple[Any, Any]:
-    """Sender and recipient profiles; one command for a sender whose profile id is remembered.
+def _tip_parties(user: Any, to_user_id: Any, value: Decimal, currency: str) -> tuple[Any, Any, Any]:
+    """Sender and recipient profiles, and the sender's created customer when it was read with them.
 
-    With the default profiles, both are read by id in one ``find``; a stale
-    or missing memory falls back to the resolvers (recipient first, then the
-    sender's upsert), which give the same answers and errors.
+    With the default profiles, a sender whose profile id is remembered costs
+    one command: both profiles by id and the customer of the sender's
+    earlier payments, in one aggregation. A stale or missing memory falls
+    back to the resolvers (recipient first, then the sender's upsert), which
+    give the same answers and errors; a profile the upsert just created has
+    no earlier payment to look at.
     """
     defaults = all(getattr(payments_settings, name) == DEFAULTS[name]
                    for name in ("PROFILE_RESOLVER", "RECIPIENT_RESOLVER"))
     if not defaults or not payments_settings.CREATE_PROFILES:
         recipient = users.resolve_recipient(to_user_id)
         connect.tip_payment_fields(recipient, value, currency)  # refuses before any write
-        return users.resolve_profile(user), recipient
-    if getattr(user, "is_authenticated", False) and user.pk is not None and isinstance(to_user_id, str):
+        return users.resolve_profile(user), recipient, LOOK_UP_CUSTOMER
+    signed_in = getattr(user, "is_authenticated", False) and user.pk is not None
+    if signed_in and isinstance(to_user_id, str):
         sender_id, recipient_id = premium.remembered_profile_id(str(user.pk)), to_object_id(to_user_id.strip())
         if sender_id is not None and recipient_id is not None:
-            found = profiles.profiles_by_id([sender_id, recipient_id])
+            found, created_customer = checkout_facts.tip_parties(sender_id, recipient_id)
             sender = found.get(sender_id)
             if sender is not None and sender.django_user_id == str(user.pk):
                 if recipient_id not in found:
                     raise RecipientNotFound()
-                return sender, found[recipient_id]
+                return sender, found[recipient_id], created_customer
     recipient = users.resolve_recipient(to_user_id)
     connect.tip_payment_fields(recipient, value, currency)  # refuses before any write
-    sender = users.resolve_profile(user)
+    if not signed_in:
+        return users.resolve_profile(user), recipient, LOOK_UP_CUSTOMER
+    sender, created = profiles.open_profile_for_django_user(str(user.pk))
     premium.remember_profile_id(str(user.pk), sender.id)
-    return sender, recipient
+    return sender, recipient, (None if created else LOOK_UP_CUSTOMER)
 
 
 def _open_tip(
@@ -243,6 +262,7 @@ def _open_tip(
     *,
     success_url: str,
     cancel_url: str,
+    created_customer: Any = LOOK_UP_CUSTOMER,
 ) -> CheckoutStart:
     if recipient.id == profile.id:
         raise SelfTipNotAllowed()
@@ -262,4 +282,5 @@ def _open_tip(
         product_name=payments_settings.TIP_PRODUCT_NAME,
         success_url=success_url,
         cancel_url=cancel_url,
+        created_customer=created_customer,
     )

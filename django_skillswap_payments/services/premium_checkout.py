@@ -13,7 +13,9 @@ commands and one Stripe call: the profile (created by an upsert for a new
 user, whose premium status and open checkout need no look; read together
 with both in one aggregation for a user whose profile id is remembered), the
 pending payment, and the session stored on it. Checkout creates the Stripe
-customer itself.
+customer itself the first time; that customer is kept on the payment and
+passed again by later checkouts (see
+:mod:`~django_skillswap_payments.repository.checkout_facts`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from ..repository import checkout_facts, profiles
 from ..repository import payments as payment_store
 from . import premium
 from .cancellation import close_checkout, fetch_session, settle_closed_checkout
-from .checkout import CheckoutStart, _age_seconds, _open_session
+from .checkout import LOOK_UP_CUSTOMER, CheckoutStart, _age_seconds, _open_session
 from .currency_choice import replace_checkout
 from .reads import is_premium
 from .transitions import REASON_EXPIRED
@@ -110,13 +112,20 @@ def start_premium_checkout(
 
 
 def _start(
-    profile: Any, terms: CurrencyTerms, *, holder: Any, success_url: str, cancel_url: str
+    profile: Any,
+    terms: CurrencyTerms,
+    *,
+    holder: Any,
+    success_url: str,
+    cancel_url: str,
+    created_customer: Any = LOOK_UP_CUSTOMER,
 ) -> CheckoutStart:
     """The slot race of :func:`start_premium_checkout`, premium already ruled out.
 
     ``holder`` is the payment already known to hold the slot (``None``: none
     does), or ``_LOOK`` to read it first. Knowing it is an optimisation only:
-    the unique slot decides, and a lost insert looks again.
+    the unique slot decides, and a lost insert looks again. ``created_customer``
+    is the customer Checkout created for an earlier payment, when already read.
     """
     slot = payment_store.premium_slot(profile.id)
     for _attempt in range(5):
@@ -151,6 +160,7 @@ def _start(
             product_name=payments_settings.PREMIUM_PRODUCT_NAME,
             success_url=success_url,
             cancel_url=cancel_url,
+            created_customer=created_customer,
         )
     raise CheckoutInProgress()
 
@@ -208,10 +218,11 @@ def start_premium_checkout_for_user(
         profile, created = profiles.open_profile_for_django_user(django_user_id)
         premium.remember_profile_id(django_user_id, profile.id)
         if created:
-            return _start(profile, terms, holder=None, **urls)
+            return _start(profile, terms, holder=None, created_customer=None, **urls)
         facts = checkout_facts.premium_start_facts(profile.id, django_user_id)
         if facts is None:  # deleted since the upsert: start as the old way would
             return start_premium_checkout(profile, currency=terms.currency, **urls)
     if facts.premium:
         raise AlreadyPremium()
-    return _start(facts.profile, terms, holder=facts.open_checkout, **urls)
+    return _start(facts.profile, terms, holder=facts.open_checkout, created_customer=facts.created_customer_id,
+                  **urls)

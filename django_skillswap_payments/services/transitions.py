@@ -41,7 +41,7 @@ from ..errors import (
     RefundExceedsRemainder,
 )
 from ..money import normalize_currency
-from ..repository import completion, profiles
+from ..repository import completion
 from ..repository import payments as payment_store
 from ..states import ALLOWED_PREVIOUS, REFUNDABLE
 from . import connect, premium, promotions
@@ -115,8 +115,13 @@ def complete_payment(
     livemode: bool,
     session_id: str | None = None,
     discount: stripe_facts.DiscountFacts | None = None,
+    customer_id: str | None = None,
 ) -> TransitionResult:
     """Mark a payment completed with the figures Stripe reported.
+
+    ``customer_id`` is the Stripe customer that paid: a payment started
+    without one keeps the customer Checkout created, so later checkouts of
+    the payer pass it again (no write to the profile is needed).
 
     The amount (in minor units), currency and livemode must equal the stored
     payment's, or the amount be the list price less a promotion code's
@@ -170,6 +175,8 @@ def complete_payment(
         fields["stripe_payment_intent_id"] = payment_intent_id
     if session_id and not payment.stripe_session_id:
         fields["stripe_session_id"] = session_id
+    if customer_id and not payment.stripe_customer_id:
+        fields["stripe_customer_id"] = customer_id
     updated = payment_store.transition(
         payment.id, STATUS_COMPLETED, set_fields=fields, flag_signal=signals.has_receivers(STATUS_COMPLETED)
     )
@@ -228,7 +235,7 @@ def complete_from_session(
 
     ``livemode`` overrides the session's own flag (a webhook trusts its event's).
     """
-    result = complete_payment(
+    return complete_payment(
         payment,
         payment_intent_id=session.intent_id,
         amount_minor=session.amount_minor,
@@ -236,20 +243,8 @@ def complete_from_session(
         livemode=session.livemode if livemode is None else livemode,
         session_id=session.id,
         discount=session.discount,
+        customer_id=session.created_customer_id,
     )
-    _adopt_created_customer(session, result.payment)
-    return result
-
-
-def _adopt_created_customer(session: stripe_facts.CheckoutSessionFacts, payment: Payment) -> None:
-    """Checkout created the payer's Stripe customer: the profile keeps it for later checkouts.
-
-    Only checkouts started while the profile had no customer ask Checkout to
-    create one, so this write comes with those (normally the profile's first
-    paid checkout), not with every completion.
-    """
-    if session.created_customer_id:
-        profiles.adopt_customer_id(payment.from_user_id, session.created_customer_id)
 
 
 def complete_session(
@@ -290,7 +285,6 @@ def complete_session(
     if updated is None:
         return None
     _announce(updated)
-    _adopt_created_customer(session, updated)
     return TransitionResult(payment=updated, changed=True)
 
 

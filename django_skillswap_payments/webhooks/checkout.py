@@ -62,6 +62,7 @@ def on_payment_intent_succeeded(event: StripeEvent) -> Outcome:
             currency=intent.currency,
             livemode=event.livemode,
             discount=promotions.discount_for_intent(payment, intent.amount_minor),
+            customer_id=intent.customer_id,
         )
     )
 
