@@ -13,7 +13,8 @@ from typing import Any
 
 import bson
 from bson.errors import InvalidDocument
-from mongoengine.errors import NotUniqueError
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from ..documents import WEBHOOK_FAILED, WEBHOOK_RECEIVED, WebhookEvent, utcnow
 
@@ -37,6 +38,8 @@ MAX_RECORD_BYTES = MONGODB_MAX_DOCUMENT_BYTES - RECORD_FIELDS_ALLOWANCE
 # A larger body could not be recorded even alone; webhooks refuse it (413) before verifying.
 MAX_WEBHOOK_BODY_BYTES = MAX_RECORD_BYTES
 MAX_ERROR_CHARS = 4000
+# What a delivery reads back of its record: the stored body never crosses the wire again.
+_RECORD_PROJECTION = {"status": 1, "attempts": 1}
 
 
 class _TooDeep(Exception):
@@ -140,13 +143,21 @@ def record_webhook_event(
         payload=payload,
         payload_json=payload_json,
     )
-    fields: dict[str, Any] = {f"set_on_insert__{name}": value for name, value in inserted.items()}
-    query = WebhookEvent.objects(stripe_event_id=event_id).only("status", "attempts")
+    # Plain pymongo: the fields are already what MongoDB stores, and walking the payload copy
+    # through MongoEngine's field conversion again costs more than the rest of the request.
+    collection = WebhookEvent._get_collection()
+    query = {"stripe_event_id": event_id}
     try:
-        return query.modify(upsert=True, new=True, inc__attempts=1, **fields)
-    except NotUniqueError:
+        stored = collection.find_one_and_update(
+            query, {"$inc": {"attempts": 1}, "$setOnInsert": inserted},
+            upsert=True, projection=_RECORD_PROJECTION, return_document=ReturnDocument.AFTER,
+        )
+    except DuplicateKeyError:
         # Two concurrent first deliveries: the other insert won, so this one is an update.
-        return query.modify(new=True, inc__attempts=1)
+        stored = collection.find_one_and_update(
+            query, {"$inc": {"attempts": 1}}, projection=_RECORD_PROJECTION, return_document=ReturnDocument.AFTER
+        )
+    return WebhookEvent._from_son(stored)
 
 
 def get_webhook_event(event_id: str) -> WebhookEvent | None:
@@ -162,9 +173,11 @@ def finish_webhook_event(event_id: str, status: str, *, error: str | None = None
     """
     if error is not None and len(error) > MAX_ERROR_CHARS:
         error = error[: MAX_ERROR_CHARS - 1] + "…"
-    return bool(WebhookEvent.objects(stripe_event_id=event_id).update_one(
-        set__status=status, set__last_error=error, set__processed_at=utcnow()
-    ))
+    result = WebhookEvent._get_collection().update_one(
+        {"stripe_event_id": event_id},
+        {"$set": {"status": status, "last_error": error, "processed_at": utcnow()}},
+    )
+    return bool(result.matched_count)
 
 
 def webhook_events(
