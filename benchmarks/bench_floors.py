@@ -12,26 +12,21 @@ round and reported as the median and the range over rounds. MongoDB commands
 per request are counted with a pymongo ``CommandListener`` on one extra
 request of each, outside the timing.
 
-The history rows compare, the same way, a user who sent 5,000 tips (so 5,000
-payments) with one who sent 50 (1,000 against 50 with ``--quick``). The
-local wire server's inserts get slower as a collection grows, so the
-fixture is inserted in batches and only the sent side is filled.
+:func:`compare` and :func:`print_comparisons` also serve the history growth
+rows (:mod:`bench_growth`), which compare an operation with itself at two sizes.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import statistics
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import stripe
-from bson import ObjectId
 from django.http import HttpResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
@@ -40,14 +35,12 @@ from rest_framework.response import Response
 
 WEBHOOK_SECRET = "whsec_bench_only"
 FLOOR_COLLECTION = "bench_floor"
-INSERT_BATCH = 100
 
 SIZES = {
     # rounds, requests per batch
     "full": {"rounds": 9, "batch": 15},
     "quick": {"rounds": 3, "batch": 6},
 }
-HISTORY_SIZES = {"full": (50, 5000), "quick": (50, 1000)}
 
 
 # -- the floors ----------------------------------------------------------------
@@ -181,14 +174,16 @@ CHECKOUT_BODY = {
 }
 
 
-def _users(tag: str, count: int) -> list[Any]:
+def users(tag: str, count: int) -> list[Any]:
+    """``count`` new Django users named after ``tag``."""
     from django.contrib.auth import get_user_model
 
     model = get_user_model()
     return [model.objects.create_user(f"bench-{tag}-{n}", password="pw") for n in range(count)]
 
 
-def _client(user):
+def client_for(user):
+    """An API client authenticated as ``user``."""
     from rest_framework.test import APIClient
 
     client = APIClient()
@@ -196,14 +191,15 @@ def _client(user):
     return client
 
 
-def _repeat(request: Request) -> Iterator[Request]:
+def repeat(request: Request) -> Iterator[Request]:
+    """The same request, forever (for :func:`compare`)."""
     while True:
         yield request
 
 
-def _checkouts(users: list[Any]) -> Iterator[Request]:
-    for user in users:
-        client = _client(user)
+def _checkouts(buyers: list[Any]) -> Iterator[Request]:
+    for user in buyers:
+        client = client_for(user)
         yield lambda client=client: client.post("/api/payments/premium/create-checkout/", CHECKOUT_BODY,
                                                  format="json")
 
@@ -230,18 +226,18 @@ def _completion_events(emulator, session_ids: list[str]) -> list[bytes]:
     ]
 
 
-def _started_sessions(users: list[Any]) -> list[str]:
-    return [request().json()["session_id"] for request in _checkouts(users)]
+def _started_sessions(buyers: list[Any]) -> list[str]:
+    return [request().json()["session_id"] for request in _checkouts(buyers)]
 
 
 def _users_with_customers(emulator, tag: str, count: int) -> list[Any]:
     from django_skillswap_payments.documents import PaymentProfile
 
-    users = _users(tag, count)
-    for user in users:
+    created = users(tag, count)
+    for user in created:
         customer = emulator.create_customer({})
         PaymentProfile(django_user_id=str(user.pk), stripe_customer_id=customer["id"]).save()
-    return users
+    return created
 
 
 def bench_against_floors(emulator, *, rounds: int, batch: int) -> list[Comparison]:
@@ -253,22 +249,22 @@ def bench_against_floors(emulator, *, rounds: int, batch: int) -> list[Compariso
     tag = uuid.uuid4().hex[:6]
     rows = []
 
-    reader = _users(f"{tag}-reader", 1)[0]
-    _client(reader).post("/api/payments/premium/create-checkout/", CHECKOUT_BODY, format="json")
-    status = _client(reader)
-    floor_read = _client(reader)
+    reader = users(f"{tag}-reader", 1)[0]
+    client_for(reader).post("/api/payments/premium/create-checkout/", CHECKOUT_BODY, format="json")
+    status = client_for(reader)
+    floor_read = client_for(reader)
     rows.append(compare(
         "GET subscription/status/ (not premium)", "DRF view, 1 find_one",
-        _repeat(lambda: status.get("/api/payments/subscription/status/")),
-        _repeat(lambda: floor_read.get("/floor/find-one/")),
+        repeat(lambda: status.get("/api/payments/subscription/status/")),
+        repeat(lambda: floor_read.get("/floor/find-one/")),
         rounds=rounds, batch=batch,
     ))
 
-    floor_checkout_client = _client(reader)
+    floor_checkout_client = client_for(reader)
     rows.append(compare(
         "premium checkout, new user", "DRF view, 2 cmds + 1 call",
-        _checkouts(_users(f"{tag}-new", need)),
-        _repeat(lambda: floor_checkout_client.post("/floor/checkout/", CHECKOUT_BODY, format="json")),
+        _checkouts(users(f"{tag}-new", need)),
+        repeat(lambda: floor_checkout_client.post("/floor/checkout/", CHECKOUT_BODY, format="json")),
         rounds=rounds, batch=batch, note="Stripe calls: 1 (the session)",
     ))
     returning = _users_with_customers(emulator, f"{tag}-known", need)
@@ -282,14 +278,14 @@ def bench_against_floors(emulator, *, rounds: int, batch: int) -> list[Compariso
     rows.append(compare(
         "premium checkout, returning user", "DRF view, 2 cmds + 1 call",
         _checkouts(returning),
-        _repeat(lambda: floor_checkout_client.post("/floor/checkout/", CHECKOUT_BODY, format="json")),
+        repeat(lambda: floor_checkout_client.post("/floor/checkout/", CHECKOUT_BODY, format="json")),
         rounds=rounds, batch=batch, note="Stripe calls: 1 (the session, customer passed)",
     ))
 
     app = DjangoClientTarget(Client(), "/api/payments/webhook/")
     floor = DjangoClientTarget(Client(), "/floor/webhook/")
     known = _completion_events(emulator, _started_sessions(_users_with_customers(emulator, f"{tag}-paid", need)))
-    created = _completion_events(emulator, _started_sessions(_users(f"{tag}-first", need)))
+    created = _completion_events(emulator, _started_sessions(users(f"{tag}-first", need)))
     for label, bodies, note in (
         ("webhook, first delivery (completion)", known, "customer known"),
         ("webhook, first delivery, new customer", created, "the payment keeps the new customer"),
@@ -300,49 +296,4 @@ def bench_against_floors(emulator, *, rounds: int, batch: int) -> list[Compariso
         "webhook, duplicate delivery", "Django view, verify + 1 fAM",
         _posts(app, known), _posts(floor, known), rounds=rounds, batch=batch,
     ))
-    return rows
-
-
-# -- history growth --------------------------------------------------------------
-
-
-def _history_user(tag: str, size: int, other_id: ObjectId):
-    from django_skillswap_payments.documents import Payment, PaymentProfile
-
-    user = _users(f"{tag}-history-{size}", 1)[0]
-    profile = PaymentProfile(django_user_id=str(user.pk)).save()
-    template = Payment(
-        transaction_type="tip", from_user_id=profile.id, to_user_id=other_id, amount=Decimal("5.00"),
-        amount_minor=500, currency="usd", message="thanks", status="completed",
-    ).to_mongo().to_dict()
-    start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
-    collection = Payment._get_collection()
-    documents = []
-    for n in range(size):
-        moment = start + dt.timedelta(minutes=n)
-        documents.append({
-            **template, "_id": ObjectId(), "created_at": moment, "updated_at": moment, "completed_at": moment,
-            "stripe_session_id": f"cs_bench_{tag}_{size}_{n}",
-        })
-        if len(documents) == INSERT_BATCH:
-            collection.insert_many(documents, ordered=False)
-            documents = []
-    if documents:
-        collection.insert_many(documents, ordered=False)
-    return _client(user)
-
-
-def bench_history_growth(*, rounds: int, batch: int, sizes: tuple[int, int]) -> list[Comparison]:
-    print(f"  inserting {sizes[0]} and {sizes[1]:,} tips ...", file=sys.stderr, flush=True)
-    tag = uuid.uuid4().hex[:6]
-    other = ObjectId()
-    small, large = (_history_user(tag, size, other) for size in sizes)
-    rows = []
-    for url, label in (("/api/payments/tip/history/", "tip/history/"),
-                       ("/api/payments/payments/history/", "payments/history/")):
-        rows.append(compare(
-            f"{label} at {sizes[1]:,} tips sent", f"the same at {sizes[0]}",
-            _repeat(lambda url=url: large.get(url)), _repeat(lambda url=url: small.get(url)),
-            rounds=rounds, batch=batch,
-        ))
     return rows

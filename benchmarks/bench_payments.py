@@ -7,8 +7,9 @@ server ``MONGODB_URI`` names; Stripe is the in-process emulator (served on
 127.0.0.1 for the race's worker processes).
 
 0. Each hot operation next to its floor, interleaved, with MongoDB commands
-   per request, and the history pages at 5,000 tips against 50
-   (:mod:`bench_floors`).
+   per request (:mod:`bench_floors`), then the history pages, first and later,
+   at 5,000 tips sent against 50 (:mod:`bench_growth`; on a SQLite-engine
+   mongoeco server unless ``MONGODB_URI`` is set).
 1. Webhook throughput: signed ``checkout.session.completed`` and
    ``payment_intent.succeeded`` events POSTed to the app's webhook view through
    Django's test client, first deliveries and then duplicates; events per second
@@ -201,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
 
     import bench_floors  # this directory is on the path when run as a script
+    import bench_growth
     import mongoengine
     from django.conf import settings
     from django.core.management import call_command
@@ -241,12 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     began = time.perf_counter()
     try:
-        mongoengine.connect(alias=payments_settings.MONGO_ALIAS, host=with_database(mongodb_uri, name),
+        app_host = with_database(mongodb_uri, name)
+        mongoengine.connect(alias=payments_settings.MONGO_ALIAS, host=app_host,
                             tz_aware=True, uuidRepresentation="standard")
         repository.ensure_indexes()
         activate(emulator)
         mode = "quick" if args.quick else "full"
-        floor_size, history_sizes = bench_floors.SIZES[mode], bench_floors.HISTORY_SIZES[mode]
+        floor_size = bench_floors.SIZES[mode]
         # Each table is printed as soon as it is measured: the history part is the slow one.
         # As a site would, give the cache room for every user's profile id (LocMemCache keeps 300 entries).
         big_cache = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
@@ -256,8 +259,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nAgainst the floors ({floor_size['rounds']} rounds of {floor_size['batch']} requests"
                   " each, medians; ratio per round):")
             bench_floors.print_comparisons(floors)
-            growth = bench_floors.bench_history_growth(**floor_size, sizes=history_sizes)
-            print(f"\nHistory growth, {history_sizes[1]:,} tips sent against {history_sizes[0]}:")
+            growth, where = bench_growth.bench_history_growth(
+                mode=mode, database=name, app_host=app_host, external_server=server is None
+            )
+            large, small = bench_growth.HISTORY_SIZES[mode][1], bench_growth.HISTORY_SIZES[mode][0]
+            rounds = bench_growth.GROWTH_ROUNDS[mode]
+            print(f"\nHistory growth, {large:,} tips sent against {small} ({rounds['rounds']} rounds of"
+                  f" {rounds['batch']} requests each, medians; ratio per round; later page: limit"
+                  f" {bench_growth.LATER_PAGE_SIZE} after the first {bench_growth.LATER_PAGE_SIZE}), on {where}:")
             bench_floors.print_comparisons(growth, growth=True)
         if args.floors_only:
             return 0

@@ -13,6 +13,10 @@ current interpreter.
 Run it by hand with::
 
     python -m django_skillswap_payments.testing.mongo --port 27017 --sqlite var/db.sqlite3
+
+:func:`fill_sqlite` writes many documents into such a SQLite file before a
+server opens it: in-process, thousands of inserts take seconds, where over
+the wire each one costs more as the collection grows.
 """
 
 from __future__ import annotations
@@ -23,11 +27,15 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 READY_PREFIX = "MONGODB_URI="
 PYTHON_ENV_VAR = "SKILLSWAP_MONGOECO_PYTHON"
+FILL_BATCH = 500
 
 
 class MongoServerError(RuntimeError):
@@ -70,8 +78,7 @@ class LocalMongoServer:
         if self.sqlite_path:
             self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             command += ["--sqlite", str(self.sqlite_path)]
-        env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=None, text=True, env=env)
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=None, text=True, env=_child_env())
         deadline = time.monotonic() + self.startup_timeout
         assert self._process.stdout is not None
         while time.monotonic() < deadline:
@@ -108,6 +115,61 @@ class LocalMongoServer:
         self.stop()
 
 
+def _child_env() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
+
+
+def fill_sqlite(
+    sqlite_path: str | os.PathLike[str],
+    database: str,
+    documents: Mapping[str, Iterable[Mapping[str, Any]]],
+    *,
+    python: str | None = None,
+) -> None:
+    """Insert ``documents`` (collection name to documents) into ``database`` of a SQLite-engine file.
+
+    Run while no server has the file open. The documents travel as BSON through
+    a temporary file to a child process with the mongoeco interpreter (see
+    :class:`LocalMongoServer`), which inserts them with mongoeco's own client.
+    """
+    import bson
+
+    sqlite_path = Path(sqlite_path)
+    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(suffix=".bson", delete=False) as stream:
+        for collection, items in documents.items():
+            for document in items:
+                stream.write(bson.encode({"collection": collection, "document": document}))
+    try:
+        command = [python or mongoeco_python(), str(Path(__file__).resolve()), "--sqlite", str(sqlite_path),
+                   "--database", database, "--fill-from", stream.name]
+        subprocess.run(command, check=True, env=_child_env())
+    finally:
+        os.unlink(stream.name)
+
+
+def _fill(sqlite_path: str, database: str, source: str) -> None:
+    import bson
+    from mongoeco import MongoClient
+    from mongoeco.engines.sqlite import SQLiteEngine
+
+    client = MongoClient(SQLiteEngine(sqlite_path))
+    pending: dict[str, list[dict[str, Any]]] = {}
+    try:
+        with open(source, "rb") as stream:
+            for item in bson.decode_file_iter(stream):
+                batch = pending.setdefault(item["collection"], [])
+                batch.append(item["document"])
+                if len(batch) == FILL_BATCH:
+                    client[database][item["collection"]].insert_many(batch)
+                    batch.clear()
+        for collection, batch in pending.items():
+            if batch:
+                client[database][collection].insert_many(batch)
+    finally:
+        client.close()
+
+
 def with_database(uri: str, database: str) -> str:
     """Return ``uri`` pointing at ``database`` (keeps the query string)."""
     base, _, query = uri.partition("?")
@@ -135,7 +197,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run a local MongoDB wire-protocol server (mongoeco).")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--sqlite", default=None, help="SQLite file that keeps data across restarts")
+    parser.add_argument("--fill-from", default=None,
+                        help="insert the documents of this file into --sqlite and exit (see fill_sqlite)")
+    parser.add_argument("--database", default=None, help="the database --fill-from writes to")
     args = parser.parse_args(argv)
+    if args.fill_from:
+        if not (args.sqlite and args.database):
+            parser.error("--fill-from needs --sqlite and --database")
+        _fill(args.sqlite, args.database, args.fill_from)
+        return
     asyncio.run(_serve(args.port, args.sqlite))
 
 
