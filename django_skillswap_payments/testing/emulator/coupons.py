@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from . import objects
+from . import objects, payment_objects
 from .errors import StripeError, invalid_request
 from .params import check_metadata
 from .payments import CheckoutOutcome, HostedPayments
@@ -352,16 +352,7 @@ class Coupons(HostedPayments):
             status="complete",
             payment_status="no_payment_required",
             url=None,
-            customer_details={
-                "address": dict.fromkeys(("city", "country", "line1", "line2", "postal_code", "state")),
-                "business_name": None,
-                "email": extras.email,
-                "individual_name": None,
-                "name": extras.name,
-                "phone": None,
-                "tax_exempt": "none",
-                "tax_ids": [],
-            },
+            customer_details=payment_objects.session_customer_details(email=extras.email, name=extras.name),
         )
         self._redeem(session)
         self._emit("checkout.session.completed", session)

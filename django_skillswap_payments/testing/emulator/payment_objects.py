@@ -107,6 +107,20 @@ def billing_details(*, email: str | None, name: str | None) -> dict[str, Any]:
     }
 
 
+def session_customer_details(*, email: str | None, name: str | None) -> dict[str, Any]:
+    """A completed Checkout Session's ``customer_details``: what the buyer typed on the page."""
+    return {
+        "address": dict.fromkeys(("city", "country", "line1", "line2", "postal_code", "state")),
+        "business_name": None,
+        "email": email,
+        "individual_name": None,
+        "name": name,
+        "phone": None,
+        "tax_exempt": "none",
+        "tax_ids": [],
+    }
+
+
 def charge(
     *,
     id: str,

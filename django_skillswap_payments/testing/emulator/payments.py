@@ -306,19 +306,7 @@ class HostedPayments(CheckoutSessions, Customers, Disputes):
             status="complete",
             payment_status="paid",
             url=None,
-            customer_details={
-                "address": {
-                    key: None
-                    for key in ("city", "country", "line1", "line2", "postal_code", "state")
-                },
-                "business_name": None,
-                "email": extras.email,
-                "individual_name": None,
-                "name": extras.name,
-                "phone": None,
-                "tax_exempt": "none",
-                "tax_ids": [],
-            },
+            customer_details=payment_objects.session_customer_details(email=extras.email, name=extras.name),
         )
         self._emit("charge.succeeded", charge)
         self._emit("payment_intent.succeeded", intent)
