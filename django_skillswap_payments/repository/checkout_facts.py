@@ -59,7 +59,8 @@ def created_customer_of(profile_id: ObjectId) -> str | None:
 
 @dataclass(frozen=True)
 class PremiumStartFacts:
-    """The profile, whether it holds premium, and the payment holding its open checkout (if any)."""
+    """The profile, whether it holds premium, the payment holding its open checkout (if any),
+    and the Stripe customer Checkout created for one of its earlier payments (if any)."""
 
     profile: PaymentProfile
     premium: bool
