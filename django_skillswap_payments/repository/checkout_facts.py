@@ -47,8 +47,8 @@ def _created_customer_lookup(profile_id: ObjectId) -> dict[str, Any]:
 
 
 def _customer_in(found: list[dict[str, Any]]) -> str | None:
-    return next((payment.get("stripe_customer_id") for payment in found if payment.get("stripe_customer_id")),
-                None)
+    """The customer of what ``_created_customer_stages`` found (at most one payment)."""
+    return (found[0].get("stripe_customer_id") or None) if found else None
 
 
 def created_customer_of(profile_id: ObjectId) -> str | None:

@@ -62,11 +62,6 @@ def get_profile(profile_id: Any) -> PaymentProfile | None:
     return PaymentProfile.objects(id=oid).first() if oid is not None else None
 
 
-def profiles_by_id(profile_ids: list[ObjectId]) -> dict[ObjectId, PaymentProfile]:
-    """The profiles among ``profile_ids`` that exist, by id, in one ``find``."""
-    return {profile.id: profile for profile in PaymentProfile.objects(id__in=list(set(profile_ids)))}
-
-
 def profile_for_customer(customer_id: str) -> PaymentProfile | None:
     """The payment profile linked to a Stripe customer id, if any."""
     return PaymentProfile.objects(stripe_customer_id=customer_id).first() if customer_id else None
