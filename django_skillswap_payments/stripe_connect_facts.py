@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .stripe_facts import StripeEvent, as_mapping, stripe_id, timestamp
+from .stripe_facts import StripeEvent, _metadata, _text, as_mapping, stripe_id, timestamp
 
 # Requirement names are short dotted paths; a longer text is not Stripe's.
 MAX_REQUIREMENT_LENGTH = 200
@@ -73,13 +73,11 @@ class DestinationChargeFacts:
 
 def destination_charge(obj: Any) -> DestinationChargeFacts:
     data = as_mapping(obj)
-    metadata = as_mapping(data.get("metadata"))
-    payment_id = metadata.get("payment_id")
     transfer_data = as_mapping(data.get("transfer_data"))
     return DestinationChargeFacts(
         charge_id=stripe_id(data.get("id")),
         intent_id=stripe_id(data.get("payment_intent")),
-        payment_id=payment_id if isinstance(payment_id, str) and payment_id else None,
+        payment_id=_text(_metadata(data).get("payment_id")),
         succeeded=data.get("status") == "succeeded",
         transfer_id=stripe_id(data.get("transfer")),
         destination=stripe_id(transfer_data.get("destination")),
@@ -101,9 +99,8 @@ class AccountLinkFacts:
 
 def account_link(obj: Any) -> AccountLinkFacts:
     data = as_mapping(obj)
-    url = data.get("url")
     return AccountLinkFacts(
-        url=url if isinstance(url, str) and url else None, expires_at=timestamp(data.get("expires_at"))
+        url=_text(data.get("url")), expires_at=timestamp(data.get("expires_at"))
     )
 
 
