@@ -18,7 +18,7 @@ from django_skillswap_payments.repository import checkout_facts
 from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, TIP_URL
 from tests.support.commands import assert_mongo_commands
 from tests.support.database import pending_payment, profile_of
-from tests.support.stripe_objects import session_object
+from tests.support.stripe_objects import intent_object, session_object
 from tests.support.webhooks import post_webhook, signed
 
 pytestmark = pytest.mark.django_db
@@ -218,6 +218,28 @@ def test_the_careful_completion_keeps_a_created_customer_too(alice, anon_client)
     assert post_webhook(anon_client, payload, signature).status_code == 200
     stored = Payment.objects.get()
     assert (stored.status, stored.stripe_customer_id) == ("completed", "cus_created")
+
+
+@pytest.mark.parametrize(
+    ("customer", "kept"),
+    [
+        ("cus_intent", "cus_intent"),
+        ({"id": "cus_expanded", "object": "customer"}, "cus_expanded"),
+        ("", None),
+        (None, None),
+        (7, None),
+        (["cus_a"], None),
+        ({"object": "customer"}, None),
+        ({"id": {"id": {"id": "cus_deep"}}}, "cus_deep"),
+    ],
+    ids=["id", "expanded", "empty", "null", "number", "list", "expanded-without-id", "nested"],
+)
+def test_an_intent_completion_keeps_only_a_customer_id_it_can_read(alice, anon_client, customer, kept):
+    payment = pending_payment(profile_of(alice))
+    payload, signature = signed("payment_intent.succeeded", intent_object(payment, customer=customer))
+    assert post_webhook(anon_client, payload, signature).status_code == 200
+    stored = Payment.objects.get()
+    assert (stored.status, stored.stripe_customer_id) == ("completed", kept)
 
 
 def test_a_profile_keeps_its_first_customer(alice, anon_client):
