@@ -109,6 +109,9 @@ class PaymentProfile(_PaymentsDocument):
 DISPUTED: dict[str, Any] = {"disputed_at": {"$exists": True}}
 # payments that name a Stripe customer (passed to Checkout, or created by it)
 WITH_CUSTOMER: dict[str, Any] = {"stripe_customer_id": {"$exists": True}}
+# What the tip totals (repository/history.py, tip_sums_by_currency) read of each tip they group:
+# the tips-sent and tips-received indexes end with these, so the totals never fetch a document.
+TIP_TOTALS_FIELDS = ("status", "currency", "amount_minor")
 
 
 class Payment(_PaymentsDocument):
@@ -196,15 +199,17 @@ class Payment(_PaymentsDocument):
         "indexes": [
             # premium status: the latest completed, non-duplicate, not revoked premium payment
             {"fields": ["from_user_id", "transaction_type", "status", "premium_revoked_at", "duplicate_of", "-completed_at"]},
-            # payment history, unfiltered / by type (also tips sent) / by status / by both
+            # payment history, unfiltered / by type (also tips sent) / by status / by both. The
+            # fields after the sort keys are what the tip totals group on: the totals of every tip
+            # a user sent are then read from index keys alone, never from the documents.
             {"fields": ["from_user_id", "-created_at", "-id"]},
-            {"fields": ["from_user_id", "transaction_type", "-created_at", "-id"]},
+            {"fields": ["from_user_id", "transaction_type", "-created_at", "-id", *TIP_TOTALS_FIELDS]},
             {"fields": ["from_user_id", "status", "-created_at", "-id"]},
             {"fields": ["from_user_id", "transaction_type", "status", "-created_at", "-id"]},
             # the Stripe customer a checkout passes: the payer's oldest payment naming one
             {"fields": ["from_user_id", "created_at", "id"], "partialFilterExpression": WITH_CUSTOMER},
-            # tips received (and their count), filtered by status on the index keys
-            {"fields": ["to_user_id", "transaction_type", "-created_at", "-id", "status"]},
+            # tips received (and their totals), filtered by status on the index keys
+            {"fields": ["to_user_id", "transaction_type", "-created_at", "-id", *TIP_TOTALS_FIELDS]},
             # payments whose signal must be re-dispatched: only the flagged ones are indexed
             {
                 "fields": ["signal_retry_needed", "updated_at"],

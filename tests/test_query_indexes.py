@@ -28,7 +28,7 @@ import pytest
 from django.core.management import call_command
 
 from django_skillswap_payments import repository, services
-from django_skillswap_payments.documents import ALL_DOCUMENTS, Payment, Subscription
+from django_skillswap_payments.documents import ALL_DOCUMENTS, Payment, Subscription, as_aware
 from django_skillswap_payments.repository import indexes
 from django_skillswap_payments.repository import premium_status as premium_store
 from django_skillswap_payments.services.reads import RECEIVED_TIP_STATUSES
@@ -129,8 +129,14 @@ def _unique_fields(document) -> set[str]:
     return {"_id"} | {spec["fields"][0][0] for spec in specs if spec.get("unique") and len(spec["fields"]) == 1}
 
 
-def serving_index(collection: str, query: dict[str, Any], sort: list[tuple[str, int]]) -> str | None:
-    """The declared index that serves ``query`` sorted by ``sort`` (a description), or ``None``."""
+def serving_index(
+    collection: str, query: dict[str, Any], sort: list[tuple[str, int]], *, covering: frozenset[str] = frozenset()
+) -> str | None:
+    """The declared index that serves ``query`` sorted by ``sort`` (a description), or ``None``.
+
+    With ``covering``, the index must also hold those fields, so what reads them
+    (an aggregation's ``$group``) is answered from the index keys alone.
+    """
     document = DOCUMENTS[collection]
     equality: dict[str, Any] = {}
     other: set[str] = set()
@@ -138,14 +144,14 @@ def serving_index(collection: str, query: dict[str, Any], sort: list[tuple[str, 
     unique = (set(equality) & _unique_fields(document)) - {
         field for field, value in equality.items() if value is None  # null matches many documents
     }
-    if unique:
+    if unique and not covering:
         return f"unique {sorted(unique)[0]}"
     id_values = query.get("_id")
-    if _is_operator_dict(id_values) and set(id_values) == {"$in"}:
+    if _is_operator_dict(id_values) and set(id_values) == {"$in"} and not covering:
         return "_id (a few ids)"  # point lookups on the _id index, however many
     wanted = [(field, int(direction)) for field, direction in sort]
     reversed_sort = [(field, -direction) for field, direction in wanted]
-    read = set(equality) | other | {field for field, _ in wanted}
+    read = set(equality) | other | {field for field, _ in wanted} | set(covering)
     for spec in indexes.declared_indexes(document):
         keys = [(field, int(direction)) for field, direction in spec["fields"]]
         names = [field for field, _ in keys]
@@ -264,6 +270,80 @@ def test_checkout_webhook_and_operator_queries_are_indexed(
         call_command("payments_replay_webhooks", "--failed", "--received", "--dry-run", stdout=io.StringIO())
     collections = assert_indexed(seen)
     assert {"payments", "payment_profiles", "webhook_events"} <= set(collections)
+
+
+def _fields_referenced(expression: Any) -> set[str]:
+    """The document fields an aggregation expression reads (``"$field"``, never ``"$$variable"``)."""
+    if isinstance(expression, str):
+        return {expression[1:].split(".")[0]} if expression.startswith("$") and not expression.startswith("$$") else set()
+    if isinstance(expression, dict):
+        return set().union(*(_fields_referenced(item) for item in expression.values()))
+    if isinstance(expression, list):
+        return set().union(*(_fields_referenced(item) for item in expression))
+    return set()
+
+
+def _grouped_branches(collection: str, pipeline: list[dict[str, Any]]) -> Iterator[tuple]:
+    """``(collection, $match, fields its $group reads)`` for each branch of a pipeline."""
+    match = next(stage["$match"] for stage in pipeline if "$match" in stage)
+    groups = [stage["$group"] for stage in pipeline if "$group" in stage]
+    if groups:
+        yield collection, match, frozenset(_fields_referenced(groups))
+    for stage in pipeline:
+        if "$unionWith" in stage:
+            yield from _grouped_branches(stage["$unionWith"]["coll"], stage["$unionWith"]["pipeline"])
+
+
+def test_tip_totals_are_read_from_index_keys_alone(alice, bob, alice_client):
+    """The first tip page's totals group every tip of the user; an index holding the fields the
+    ``$group`` reads answers them without reading one document, however long the history."""
+    me, other = profile_of(alice), profile_of(bob)
+    pending_payment(me, kind="tip", recipient=other, amount="2.00")
+    pending_payment(other, kind="tip", recipient=me, amount="3.00")
+    with command_log.recording() as seen:
+        assert alice_client.get(TIP_HISTORY_URL).json()["total_sent"] == 1
+    aggregations = [command for name, _, command in seen if name == "aggregate"]
+    branches = [
+        branch for command in aggregations for branch in _grouped_branches(command["aggregate"], command["pipeline"])
+    ]
+    assert len(branches) == 2, branches  # tips sent, tips received
+    for collection, match, group_reads in branches:
+        assert group_reads >= {"currency", "status", "amount_minor"}
+        assert serving_index(collection, match, [], covering=group_reads) is not None, (
+            f"no index on {collection} serves {match} and holds {sorted(group_reads)}"
+        )
+
+
+def _top_level_conditions(query: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """The filter's conditions outside any ``$or``, through ``$and``."""
+    for key, value in query.items():
+        if key == "$and":
+            for part in value:
+                yield from _top_level_conditions(part)
+        elif not key.startswith("$"):
+            yield key, value
+
+
+def test_a_later_page_bounds_its_index_scan_at_the_anchor(alice, bob, alice_client):
+    """``before`` continues after ``(created_at, _id)`` of the anchor: an ``$or`` of two branches. A
+    bound on ``created_at`` outside it starts the scan of the page's index at the anchor, so a page
+    deep in a long history reads about ``limit`` index keys, not every newer one."""
+    me, other = profile_of(alice), profile_of(bob)
+    sent = [_dated(pending_payment(me, kind="tip", recipient=other, amount="2.00"), m) for m in range(3)]
+    anchor = Payment.objects.get(id=sent[1].id)
+    with command_log.recording() as seen:
+        for url in (TIP_HISTORY_URL, HISTORY_URL):
+            for query in ({"limit": 1, "before": str(anchor.id)},
+                          {"limit": 1, "before": str(anchor.id), "created_to": "2025-02-01"}):
+                assert alice_client.get(url, query).status_code == 200
+    pages = [
+        command["filter"] for name, collection, command in seen
+        if name == "find" and collection == "payments" and "$or" in str(command.get("filter"))
+    ]
+    assert len(pages) == 6  # tips sent and received twice, payments/history twice
+    for page in pages:
+        bounds = [value for field, value in _top_level_conditions(page) if field == "created_at"]
+        assert any(as_aware(bound.get("$lte")) == as_aware(anchor.created_at) for bound in bounds), page
 
 
 # -- building them -----------------------------------------------------------------

@@ -46,7 +46,9 @@ def _page(queryset, *, limit: int, before: Any = None):
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
     anchor = page_anchor(before)
     if anchor is not None:
-        queryset = queryset.filter(
+        # The bound outside the $or gives the index scan its start at the anchor by itself,
+        # whether or not the server pushes the $or's branches into separate scans.
+        queryset = queryset.filter(created_at__lte=anchor.created_at).filter(
             Q(created_at__lt=anchor.created_at)
             | (Q(created_at=anchor.created_at) & Q(id__lt=anchor.id))
         )
@@ -103,8 +105,10 @@ def tip_sums_by_currency(
     how many, and the sum in minor units of those in ``paid_status``.
 
     One aggregation: each side is a ``$match`` on the equality fields of an index
-    (see ``documents.py``), then grouped by currency. Each currency is summed on
-    its own, never converted or added to another.
+    (see ``documents.py``), then grouped by currency. That index also holds every
+    field the group reads (``TIP_TOTALS_FIELDS``), so MongoDB counts from the index
+    keys without loading a tip. Each currency is summed on its own, never
+    converted or added to another.
     """
     sent = {"from_user_id": user_id, "transaction_type": TRANSACTION_TIP}
     received = {
