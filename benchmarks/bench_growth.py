@@ -6,7 +6,9 @@
 ``before`` = the 25th item of the first such page, the cursor a client sends).
 Both users live in the same collection, so what the collection's size costs
 is paid by both; the ratio is what the user's own history costs. The requests
-are interleaved as in :mod:`bench_floors` (:func:`bench_floors.compare`).
+are interleaved as in :mod:`bench_floors` (:func:`bench_floors.compare`). Then
+each page's commands are explained (:mod:`query_plans`), which says how the
+server read them.
 
 Where the documents live matters more than anything measured here:
 
@@ -45,6 +47,8 @@ HISTORY_SIZES = {"full": (50, 5000), "quick": (50, 1000)}
 # fewer requests than the floors: still interleaved, still a median per round.
 GROWTH_ROUNDS = {"full": {"rounds": 5, "batch": 5}, "quick": {"rounds": 3, "batch": 3}}
 LATER_PAGE_SIZE = 25
+HISTORY_PAGES = (("/api/payments/tip/history/", "tips_sent", "tip/history/"),
+                 ("/api/payments/payments/history/", "results", "payments/history/"))
 INSERT_BATCH = 100
 
 
@@ -147,8 +151,7 @@ def _rows(small: HistoryUser, large: HistoryUser, *, rounds: int, batch: int) ->
     small_client, large_client = client_for(small.user), client_for(large.user)
     sizes = len(small.payments), len(large.payments)
     rows = []
-    for url, list_of, label in (("/api/payments/tip/history/", "tips_sent", "tip/history/"),
-                                ("/api/payments/payments/history/", "results", "payments/history/")):
+    for url, list_of, label in HISTORY_PAGES:
         small_pages, large_pages = _pages(small_client, url, list_of), _pages(large_client, url, list_of)
         for page, which in enumerate(("first page", "later page")):
             rows.append(compare(
@@ -160,9 +163,30 @@ def _rows(small: HistoryUser, large: HistoryUser, *, rounds: int, batch: int) ->
     return rows
 
 
+def _plan_lines(small: HistoryUser, large: HistoryUser) -> list[str]:
+    """How the server read each page, for both users: :mod:`query_plans` on the commands of one request."""
+    from query_plans import plans_of
+
+    from django_skillswap_payments.documents import Payment
+    from tests.support.commands import command_log
+
+    database = Payment._get_db()
+    lines = []
+    for url, list_of, label in HISTORY_PAGES:
+        for each in (small, large):
+            client = client_for(each.user)
+            for page, which in zip(_pages(client, url, list_of), ("first page", "later page"), strict=True):
+                with command_log.recording() as seen:
+                    client.get(page)
+                lines.append(f"{label} {which}, {len(each.payments):,} sent:")
+                lines.extend(f"    {plan.describe()}" for plan in plans_of(seen, database.command))
+    return lines
+
+
 def bench_history_growth(*, mode: str, database: str, app_host: str,
-                         external_server: bool) -> tuple[list[Comparison], str]:
-    """The four growth rows, and one line saying which server they ran on and why."""
+                         external_server: bool) -> tuple[list[Comparison], str, list[str]]:
+    """The four growth rows, one line saying which server they ran on and why, and the lines
+    saying how that server read each page (:func:`_plan_lines`)."""
     sizes, size = HISTORY_SIZES[mode], GROWTH_ROUNDS[mode]
     tag = uuid.uuid4().hex[:6]
     recipient = ObjectId()
@@ -171,11 +195,12 @@ def bench_history_growth(*, mode: str, database: str, app_host: str,
     if external_server:
         print(f"  inserting {sizes[0]} and {sizes[1]:,} tips through pymongo ...", file=sys.stderr, flush=True)
         _insert_through_pymongo(documents)
-        return _rows(small, large, **size), "the MONGODB_URI server (MONGODB_URI is set)"
+        return _rows(small, large, **size), "the MONGODB_URI server (MONGODB_URI is set)", _plan_lines(small, large)
     print(f"  writing {sizes[0]} and {sizes[1]:,} tips into a SQLite-engine file ...", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="skillswap-bench-") as directory, \
             _sqlite_engine_server(directory, database, documents, app_host=app_host):
         rows = _rows(small, large, **size)
+        plans = _plan_lines(small, large)
     where = ("a local mongoeco wire server, SQLite engine, the app's indexes built, documents written"
              " in-process (the in-memory engine scans every document on every query)")
-    return rows, where
+    return rows, where, plans

@@ -9,7 +9,8 @@ server ``MONGODB_URI`` names; Stripe is the in-process emulator (served on
 0. Each hot operation next to its floor, interleaved, with MongoDB commands
    per request (:mod:`bench_floors`), then the history pages, first and later,
    at 5,000 tips sent against 50 (:mod:`bench_growth`; on a SQLite-engine
-   mongoeco server unless ``MONGODB_URI`` is set).
+   mongoeco server unless ``MONGODB_URI`` is set), and how the server read
+   each page (:mod:`query_plans`: keys and documents examined on MongoDB).
 1. Webhook throughput: signed ``checkout.session.completed`` and
    ``payment_intent.succeeded`` events POSTed to the app's webhook view through
    Django's test client, first deliveries and then duplicates; events per second
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nAgainst the floors ({floor_size['rounds']} rounds of {floor_size['batch']} requests"
                   " each, medians; ratio per round):")
             bench_floors.print_comparisons(floors)
-            growth, where = bench_growth.bench_history_growth(
+            growth, where, plans = bench_growth.bench_history_growth(
                 mode=mode, database=name, app_host=app_host, external_server=server is None
             )
             large, small = bench_growth.HISTORY_SIZES[mode][1], bench_growth.HISTORY_SIZES[mode][0]
@@ -268,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                   f" {rounds['batch']} requests each, medians; ratio per round; later page: limit"
                   f" {bench_growth.LATER_PAGE_SIZE} after the first {bench_growth.LATER_PAGE_SIZE}), on {where}:")
             bench_floors.print_comparisons(growth, growth=True)
+            print("\nHow the server read each page (explain, executionStats, of one request's commands):")
+            print("\n".join(plans))
         if args.floors_only:
             return 0
         clear(database)
