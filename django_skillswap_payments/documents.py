@@ -85,6 +85,9 @@ class PaymentProfile(_PaymentsDocument):
 
     django_user_id = StringField(required=True, unique=True)
     stripe_customer_id = StringField(unique=True, sparse=True)
+    # Customers Stripe answered "No such customer" for (deleted, or made with the other mode's keys):
+    # never passed to a checkout again, wherever they are stored.
+    missing_stripe_customer_ids = ListField(StringField())
     created_at = DateTimeField(default=utcnow)
     # Stripe Connect (see services/connect.py): the recipient's Express account and its state.
     connect_account_id = StringField(unique=True, sparse=True)

@@ -112,6 +112,7 @@ def to_gateway_error(exc: stripe.StripeError) -> GatewayError:
         "stripe_code": getattr(exc, "code", None),
         "http_status": getattr(exc, "http_status", None),
         "request_id": getattr(exc, "request_id", None),
+        "stripe_param": getattr(exc, "param", None),
     }
     return GatewayError(
         _error_kind(exc), message, detail={k: v for k, v in detail.items() if v is not None}
@@ -163,6 +164,7 @@ def create_checkout_session(
     create_customer: bool = False,
     expires_at: dt.datetime | None = None,
     allow_promotion_codes: bool = False,
+    replacing_missing_customer: str | None = None,
 ) -> stripe.checkout.Session:
     """Create a one-time Checkout Session (``mode="payment"``) for a pending payment.
 
@@ -172,6 +174,9 @@ def create_checkout_session(
     adds Checkout's promotion code field. ``customer_id`` charges that
     customer; without one, ``create_customer`` has Checkout create a customer
     (``customer_creation="always"``), named on the completed session.
+    ``replacing_missing_customer`` marks the second request for a payment whose
+    first named a customer Stripe does not have (see :func:`names_missing_customer`);
+    it is sent under its own idempotency key, since its parameters differ.
     """
     metadata = payment_metadata(payment)
     params: SessionCreateParams = {
@@ -206,10 +211,25 @@ def create_checkout_session(
         params["expires_at"] = int(expires_at.timestamp())
     if allow_promotion_codes:
         params["allow_promotion_codes"] = True
+    key = f"skillswap-checkout-{payment.id}"
+    if replacing_missing_customer:
+        key += f"-without-{replacing_missing_customer}"
     with _stripe_errors():
-        return get_client().v1.checkout.sessions.create(
-            params, {"idempotency_key": f"skillswap-checkout-{payment.id}"}
-        )
+        return get_client().v1.checkout.sessions.create(params, {"idempotency_key": key})
+
+
+def names_missing_customer(error: GatewayError) -> bool:
+    """Whether Stripe refused a request because its ``customer`` does not exist.
+
+    A customer deleted in the Dashboard, or one made with the other mode's keys
+    (a site moving from test keys to live ones keeps its stored customers), is
+    ``resource_missing`` on the ``customer`` parameter.
+    """
+    return (
+        error.kind == "invalid_request"
+        and error.detail.get("stripe_code") == "resource_missing"
+        and error.detail.get("stripe_param") == "customer"
+    )
 
 
 @sensitive_variables()

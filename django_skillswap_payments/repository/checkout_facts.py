@@ -11,7 +11,8 @@ The Stripe customer: a profile stores one only when the site (or an older
 release) set it. A customer Checkout created (``customer_creation="always"``)
 is kept on the payment it paid for, in the completion's own write, so a
 completion needs no write to the profile; later checkouts find it there,
-oldest first, inside the aggregation they run anyway.
+oldest first, inside the aggregation they run anyway, skipping the customers
+Stripe said it does not have (the profile's ``missing_stripe_customer_ids``).
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ from .premium_status import _payment_stages, _subscription_stages
 _LOOKUP_FIELDS = ("premium_payments", "active_subscriptions", "open_checkouts", "created_customers")
 
 
-def _created_customer_stages(profile_id: ObjectId) -> list[dict[str, Any]]:
-    """The oldest payment of the profile that names a Stripe customer, only that field."""
+def _created_customer_stages(profile_id: ObjectId, missing: Any) -> list[dict[str, Any]]:
+    """The oldest payment of the profile that names a Stripe customer not in ``missing`` (a list,
+    or an expression giving one), only that field."""
     return [
         {"$match": {"from_user_id": profile_id, **WITH_CUSTOMER}},
+        # Rarely any: checked on the few payments the index yields, before the limit.
+        {"$match": {"$expr": {"$eq": [{"$in": ["$stripe_customer_id", missing]}, False]}}},
         {"$sort": {"created_at": 1, "_id": 1}},
         {"$limit": 1},
         {"$project": {"_id": 0, "stripe_customer_id": 1}},
@@ -39,9 +43,11 @@ def _created_customer_stages(profile_id: ObjectId) -> list[dict[str, Any]]:
 
 
 def _created_customer_lookup(profile_id: ObjectId) -> dict[str, Any]:
+    """The created customer of ``profile_id``, looked up from that profile's own document."""
     return {"$lookup": {
         "from": Payment._get_collection_name(),
-        "pipeline": _created_customer_stages(profile_id),
+        "let": {"missing": {"$ifNull": ["$missing_stripe_customer_ids", []]}},
+        "pipeline": _created_customer_stages(profile_id, "$$missing"),
         "as": "created_customers",
     }}
 
@@ -51,9 +57,10 @@ def _customer_in(found: list[dict[str, Any]]) -> str | None:
     return (found[0].get("stripe_customer_id") or None) if found else None
 
 
-def created_customer_of(profile_id: ObjectId) -> str | None:
-    """The Stripe customer Checkout created for the profile, from its oldest payment naming one."""
-    found = Payment._get_collection().aggregate(_created_customer_stages(profile_id))
+def created_customer_of(profile_id: ObjectId, missing: list[str] | None = None) -> str | None:
+    """The Stripe customer Checkout created for the profile, from its oldest payment naming one
+    that is not in ``missing``."""
+    found = Payment._get_collection().aggregate(_created_customer_stages(profile_id, list(missing or [])))
     return _customer_in(list(found))
 
 
@@ -113,6 +120,7 @@ def tip_parties(sender_id: ObjectId, recipient_id: ObjectId) -> tuple[dict[Objec
     customer = None
     for document in PaymentProfile._get_collection().aggregate(pipeline):
         found = document.pop("created_customers", None) or []
-        customer = customer or _customer_in(found)
+        if document["_id"] == sender_id:  # looked up with the sender's own missing customers
+            customer = _customer_in(found)
         profiles[document["_id"]] = PaymentProfile._from_son(document)
     return profiles, customer

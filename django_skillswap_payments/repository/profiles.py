@@ -67,6 +67,21 @@ def profile_for_customer(customer_id: str) -> PaymentProfile | None:
     return PaymentProfile.objects(stripe_customer_id=customer_id).first() if customer_id else None
 
 
+def forget_missing_customer(profile: PaymentProfile, customer_id: str) -> None:
+    """Never pass ``customer_id`` for ``profile`` again: Stripe has no such customer.
+
+    It joins ``missing_stripe_customer_ids`` (which the customer lookups of
+    :mod:`.checkout_facts` skip) and leaves ``stripe_customer_id`` if stored
+    there; a customer stored since by another request stays. Payments that
+    named it keep it: it is what they were paid with.
+    """
+    PaymentProfile.objects(id=profile.id).update_one(add_to_set__missing_stripe_customer_ids=customer_id)
+    PaymentProfile.objects(id=profile.id, stripe_customer_id=customer_id).update_one(unset__stripe_customer_id=True)
+    if profile.stripe_customer_id == customer_id:
+        profile.stripe_customer_id = None
+    profile.missing_stripe_customer_ids = [*(profile.missing_stripe_customer_ids or []), customer_id]
+
+
 def save_customer_id(profile: PaymentProfile, customer_id: str) -> str:
     """Remember the Stripe customer of a profile unless one is already stored.
 

@@ -99,7 +99,7 @@ def _customer_of(profile: Any, created_customer: Any = LOOK_UP_CUSTOMER) -> tupl
     if not isinstance(profile, PaymentProfile):
         return None, False
     if created_customer is LOOK_UP_CUSTOMER:
-        created_customer = checkout_facts.created_customer_of(profile.id)
+        created_customer = checkout_facts.created_customer_of(profile.id, profile.missing_stripe_customer_ids)
     return (created_customer, False) if created_customer else (None, True)
 
 
@@ -108,6 +108,26 @@ def _expire_quietly(session_id: str) -> None:
         gateway.expire_checkout_session(session_id)
     except GatewayError as exc:
         logger.warning("Could not expire Checkout Session %s: %s", session_id, exc.error)
+
+
+def _replace_missing_customer(payment: Payment, profile: Any, missing: str, request: dict[str, Any]) -> Any:
+    """Open the session again without ``missing``, the customer Stripe does not have.
+
+    A default profile remembers it as missing, so no checkout passes it again,
+    and gets a new customer from Checkout, kept by the completion as any
+    created customer is. A profile the site provides is left as it is: its
+    customer is the site's to fix, and Checkout collects the details meanwhile.
+    """
+    stored = isinstance(profile, PaymentProfile)
+    if stored:
+        profiles.forget_missing_customer(profile, missing)
+    logger.warning(
+        "Stripe has no customer %s (deleted, or made with the other mode's keys); checkout %s goes on "
+        "without it%s", missing, payment.id, "" if stored else " (the site's profile still names it)",
+    )
+    return gateway.create_checkout_session(
+        payment, customer_id=None, create_customer=stored, replacing_missing_customer=missing, **request
+    )
 
 
 def _open_session(
@@ -126,17 +146,22 @@ def _open_session(
     """
     try:
         customer_id, create_customer = _customer_of(profile, created_customer)
-        session = stripe_facts.checkout_session(
-            gateway.create_checkout_session(
-                payment,
-                product_name=product_name,
-                success_url=with_session_id(success_url),
-                cancel_url=cancel_url,
-                customer_id=customer_id,
-                allow_promotion_codes=offers_promotion_codes(payment),
-                create_customer=create_customer,
+        request: dict[str, Any] = {
+            "product_name": product_name,
+            "success_url": with_session_id(success_url),
+            "cancel_url": cancel_url,
+            "allow_promotion_codes": offers_promotion_codes(payment),
+        }
+        try:
+            created = gateway.create_checkout_session(
+                payment, customer_id=customer_id, create_customer=create_customer, **request
             )
-        )
+        except GatewayError as error:
+            if not customer_id or not gateway.names_missing_customer(error):
+                raise
+            created = _replace_missing_customer(payment, profile, customer_id, request)
+            customer_id = None
+        session = stripe_facts.checkout_session(created)
         if not session.id:
             raise GatewayError("api", "Stripe returned a Checkout Session without an id")
     except BaseException:
