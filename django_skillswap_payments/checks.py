@@ -12,6 +12,7 @@ Stable ids, reported by ``manage.py check``:
 * ``skillswap_payments.E050`` – ``ALLOW_PROMOTION_CODES`` is not a boolean.
 * ``skillswap_payments.E060`` – ``RECEIPTS`` is on but the receipt templates cannot be loaded.
 * ``skillswap_payments.E010`` – ``PARTIAL_REFUND_REVOKES_PREMIUM`` is not a boolean.
+* ``skillswap_payments.E090`` – ``STATUS_CACHE_SECONDS`` is on with a per-process cache (``LocMemCache``).
 * ``skillswap_payments.W001`` – unknown key in ``SKILLSWAP_PAYMENTS`` (probably a typo).
 * ``skillswap_payments.E070`` – the ``CONNECT`` setting is malformed.
 * ``skillswap_payments.E071`` – Connect is enabled without ``PLATFORM_FEE_PERCENT``.
@@ -201,10 +202,39 @@ def register() -> None:
 
     checks.register(check_receipts, TAG)
     checks.register(check_refund_settings, TAG)
+    checks.register(check_status_cache, TAG)
     from .dispute_checks import check_dispute_settings
 
     checks.register(check_dispute_settings, TAG)
 
+
+
+def check_status_cache(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The status cache must be one every process shares (``E090``).
+
+    A purchase or a refund invalidates the user's cached status in the cache
+    the request that saw it uses. With ``LocMemCache`` that reaches its own
+    process only: another worker would answer from its own copy until it
+    expires, so a buyer could read "not premium" for minutes after paying.
+    """
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    try:
+        seconds = payments_settings.status_cache_seconds
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id=_id("E004"))]
+    if not seconds or not isinstance(caches["default"], LocMemCache):
+        return []
+    return [checks.Error(
+        f"{SETTINGS_NAME}['STATUS_CACHE_SECONDS'] is on, but Django's default cache is LocMemCache, "
+        "which each process keeps for itself: after a purchase or refund, other processes answer "
+        "the old premium status until it expires.",
+        hint="Point CACHES['default'] at a cache all processes share (Redis, Memcached, the database), "
+             "or unset STATUS_CACHE_SECONDS. A site served by one process only may silence "
+             f"{_id('E090')} in SILENCED_SYSTEM_CHECKS.",
+        id=_id("E090"),
+    )]
 
 
 def check_refund_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

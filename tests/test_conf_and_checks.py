@@ -246,3 +246,44 @@ def test_payments_ensure_indexes_command():
     for collection in ("payments", "payment_profiles", "subscriptions", "webhook_events"):
         assert collection in text
     assert "stripe_session_id_1" in text
+
+
+def _cache_settings(backend: str, location: str = "") -> dict:
+    return {"default": {"BACKEND": backend, "LOCATION": location}}
+
+
+LOCMEM = _cache_settings("django.core.cache.backends.locmem.LocMemCache")
+
+
+@pytest.mark.parametrize("seconds", [300, 1])
+def test_a_status_cache_each_process_keeps_for_itself_is_refused(seconds):
+    from django_skillswap_payments.checks import check_status_cache
+
+    with override_settings(SKILLSWAP_PAYMENTS={**BASE, "STATUS_CACHE_SECONDS": seconds}, CACHES=LOCMEM):
+        app_settings.reload()
+        (message,) = check_status_cache()
+    app_settings.reload()
+    assert message.id == "skillswap_payments.E090"
+    assert "LocMemCache" in message.msg and "SILENCED_SYSTEM_CHECKS" in message.hint
+
+
+@pytest.mark.parametrize("backend", ["db.DatabaseCache", "filebased.FileBasedCache"])
+def test_a_shared_status_cache_passes(backend, tmp_path):
+    from django_skillswap_payments.checks import check_status_cache
+
+    location = str(tmp_path) if backend.startswith("filebased") else "skillswap_cache"
+    caches = _cache_settings(f"django.core.cache.backends.{backend}", location)
+    with override_settings(SKILLSWAP_PAYMENTS={**BASE, "STATUS_CACHE_SECONDS": 300}, CACHES=caches):
+        app_settings.reload()
+        assert check_status_cache() == []
+    app_settings.reload()
+
+
+@pytest.mark.parametrize("seconds", [None, 0])
+def test_no_status_cache_needs_no_shared_cache(seconds):
+    from django_skillswap_payments.checks import check_status_cache
+
+    with override_settings(SKILLSWAP_PAYMENTS={**BASE, "STATUS_CACHE_SECONDS": seconds}, CACHES=LOCMEM):
+        app_settings.reload()
+        assert check_status_cache() == []
+    app_settings.reload()
