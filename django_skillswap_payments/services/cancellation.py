@@ -15,7 +15,7 @@ from .. import gateway, stripe_facts
 from ..documents import STATUS_COMPLETED, STATUS_EXPIRED, STATUS_REFUNDED, Payment
 from ..errors import CheckoutAlreadyCompleted, GatewayError, PaymentMismatch, PaymentProcessing
 from ..repository import payments as payment_store
-from .confirmation import owned_payment
+from .confirmation import is_missing, owned_payment
 from .transitions import (
     REASON_ASYNC_FAILED,
     REASON_CANCELED,
@@ -25,13 +25,6 @@ from .transitions import (
     expire_payment,
     fail_payment,
 )
-
-
-def is_missing(error: GatewayError) -> bool:
-    """Whether Stripe answered that the object asked for does not exist."""
-    return error.kind == "invalid_request" and (
-        error.detail.get("stripe_code") == "resource_missing" or error.detail.get("http_status") == 404
-    )
 
 
 def fetch_session(session_id: str) -> stripe_facts.CheckoutSessionFacts | None:

@@ -2,6 +2,9 @@
 
 It uses the same conditional transitions as the webhook, so the two can race
 safely: whichever arrives first completes the payment and sends the signal.
+A session Stripe does not have (deleted, or made with the other mode's keys:
+a database moved from test to live keeps its session ids) can never be paid,
+so its payment is expired, as the cancel page and a new premium start do.
 """
 
 from __future__ import annotations
@@ -19,9 +22,16 @@ from ..documents import (
 )
 from ..errors import GatewayError, PaymentMismatch, PaymentNotFound
 from ..repository import payments as payment_store
-from .transitions import complete_from_session, expire_payment, refund_duplicate
+from .transitions import REASON_NOT_FOUND, complete_from_session, expire_payment, refund_duplicate
 
 logger = logging.getLogger("django_skillswap_payments.services")
+
+
+def is_missing(error: GatewayError) -> bool:
+    """Whether Stripe answered that the object asked for does not exist."""
+    return error.kind == "invalid_request" and (
+        error.detail.get("stripe_code") == "resource_missing" or error.detail.get("http_status") == 404
+    )
 
 
 def owned_payment(profile: Any | None, session_id: str) -> Payment:
@@ -40,16 +50,24 @@ def confirm_checkout_session(profile: Any | None, session_id: str) -> Payment:
     Only the payment's owner may confirm (``PaymentNotFound`` otherwise, and
     for a user with no profile). A paid session completes the payment; an
     expired one expires it. Raises ``PaymentMismatch`` when Stripe's figures
-    differ. Returns the payment as stored afterwards.
+    differ. A session Stripe does not have expires the payment
+    (``checkout_not_found``). Returns the payment as stored afterwards.
     """
     payment = owned_payment(profile, session_id)
     if payment.status == STATUS_COMPLETED and payment.duplicate_of is not None:
         return _retry_duplicate_refund(payment)
     if payment.status in (STATUS_COMPLETED, STATUS_REFUNDED):
         return payment
-    session = stripe_facts.checkout_session(
-        gateway.retrieve_checkout_session(payment.stripe_session_id)
-    )
+    try:
+        session = stripe_facts.checkout_session(gateway.retrieve_checkout_session(payment.stripe_session_id))
+    except GatewayError as exc:
+        if not is_missing(exc):
+            raise
+        if payment.status not in (STATUS_PENDING, STATUS_FAILED):
+            return payment
+        logger.warning("Stripe has no Checkout Session %s (deleted, or made with the other mode's keys); "
+                       "payment %s expires", payment.stripe_session_id, payment.id)
+        return expire_payment(payment, reason=REASON_NOT_FOUND).payment
     if session.paid:
         try:
             result = complete_from_session(payment, session)
