@@ -2,8 +2,8 @@
 
 Like every call of the gateway, each one that creates something carries an
 idempotency key derived from our own ids: the profile (and how many times it
-was disconnected) for its account, the payment for its payout transfer and
-for that transfer's reversal.
+was disconnected) for its account, the payment (and the recipient's account
+generation) for its payout transfer, the payment for that transfer's reversal.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import stripe
 from django.views.decorators.debug import sensitive_variables
 
+from ..errors import GatewayError
 from . import _stripe_errors, get_client, payment_metadata
 
 if TYPE_CHECKING:
@@ -22,6 +23,22 @@ if TYPE_CHECKING:
 def payout_group(payment: Any) -> str:
     """The ``transfer_group`` tying a tip's payout transfer to the payment."""
     return f"skillswap-payment-{payment.id}"
+
+
+def names_missing_account(error: GatewayError, *, in_url: bool = False) -> bool:
+    """Whether Stripe refused a request because the connected account it names does not exist.
+
+    An account deleted at Stripe, or one made with the other mode's keys (a
+    site moving from test keys to live ones keeps its stored accounts), is
+    ``resource_missing`` on the parameter naming it: ``account`` (Account
+    Links), ``destination`` (Transfers), ``...[transfer_data][destination]``
+    (destination charges). ``in_url``: the request was about the account
+    itself (retrieving it), so any ``resource_missing`` is the account's.
+    """
+    if error.kind != "invalid_request" or error.detail.get("stripe_code") != "resource_missing":
+        return False
+    param = str(error.detail.get("stripe_param") or "")
+    return in_url or param in ("account", "destination") or param.endswith("[destination]")
 
 
 @sensitive_variables()
@@ -78,8 +95,11 @@ def list_payout_transfers(payment: Any) -> stripe.ListObject[stripe.Transfer]:
 
 
 @sensitive_variables()
-def create_payout_transfer(payment: Any, *, destination: str, amount_minor: int) -> stripe.Transfer:
-    """Pay a held tip out to the recipient's account (idempotent per payment)."""
+def create_payout_transfer(
+    payment: Any, *, destination: str, amount_minor: int, generation: int = 0
+) -> stripe.Transfer:
+    """Pay a held tip out to the recipient's account (idempotent per payment and ``generation``,
+    the recipient's account generation: a new account is a new request, not a replay)."""
     params: TransferCreateParams = {
         "amount": int(amount_minor),
         "currency": payment.currency,
@@ -88,7 +108,8 @@ def create_payout_transfer(payment: Any, *, destination: str, amount_minor: int)
         "metadata": payment_metadata(payment),
     }
     with _stripe_errors():
-        return get_client().v1.transfers.create(params, {"idempotency_key": f"skillswap-payout-{payment.id}"})
+        key = f"skillswap-payout-{payment.id}" + (f"-{generation}" if generation else "")
+        return get_client().v1.transfers.create(params, {"idempotency_key": key})
 
 
 @sensitive_variables()

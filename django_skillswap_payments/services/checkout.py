@@ -301,11 +301,17 @@ def _open_tip(
         message=message,
         **payout,
     )
-    return _open_session(
-        payment,
-        profile,
-        product_name=payments_settings.TIP_PRODUCT_NAME,
-        success_url=success_url,
-        cancel_url=cancel_url,
-        created_customer=created_customer,
-    )
+    try:
+        return _open_session(
+            payment,
+            profile,
+            product_name=payments_settings.TIP_PRODUCT_NAME,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            created_customer=created_customer,
+        )
+    except GatewayError as error:
+        if not connect.forgot_missing_destination(payout, error):
+            raise
+    # The recipient's lost account is forgotten: routed again, the tip is refused or held.
+    return _open_tip(profile, recipient, terms, amount, message, success_url=success_url, cancel_url=cancel_url)

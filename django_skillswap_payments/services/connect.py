@@ -4,7 +4,8 @@ A recipient onboards an Express account (:func:`start_onboarding`), once per
 profile: concurrent starts create one account, because the Stripe call's
 idempotency key is derived from the profile and the profile takes the account
 id in a conditional write. ``account.updated`` keeps the account's state on
-the profile (:func:`sync_account`); a disconnected account is forgotten.
+the profile (:func:`sync_account`); a disconnected account is forgotten, and so
+is one Stripe answers it does not have (:func:`forget_missing_account`).
 
 A tip to a recipient whose account can be paid is a destination charge: the
 Checkout Session transfers the amount to the account and keeps
@@ -120,34 +121,65 @@ class Onboarding:
 def start_onboarding(profile: Any, *, refresh_url: str, return_url: str) -> Onboarding:
     """The profile's Express account (created on the first call) and a fresh onboarding link.
 
-    Raises ``ConnectNotEnabled``, ``ProfileNotFound`` (the profile is not one
-    of the app's payment profiles) and ``GatewayError``.
+    A stored account Stripe does not have is forgotten (:func:`forget_missing_account`)
+    and a new one created. Raises ``ConnectNotEnabled``, ``ProfileNotFound``
+    (the profile is not one of the app's payment profiles) and ``GatewayError``.
     """
     settings = require_connect()
-    state = connect_store.connect_profile(profile.id)
-    if state is None:
-        raise ProfileNotFound()
-    account_id = state.connect_account_id
-    if not account_id:
-        created = stripe_connect_facts.account(
-            stripe_connect.create_express_account(
-                profile, generation=state.connect_generation or 0, country=settings.account_country
-            )
-        )
-        if not created.id:
-            raise GatewayError("api", "Stripe returned an account without an id")
-        stored = connect_store.take_account(profile.id, created.id)
-        account_id = stored.connect_account_id if stored is not None else None
-        if not account_id:
-            raise GatewayError("api", "The connected account could not be stored")
-        if account_id != created.id:
-            logger.warning("Profile %s already has account %s; account %s is unused", profile.id, account_id, created.id)
-    link = stripe_connect_facts.account_link(
-        stripe_connect.create_account_link(account_id, refresh_url=refresh_url, return_url=return_url)
-    )
+    account_id = _account_of(profile, settings)
+    try:
+        created = stripe_connect.create_account_link(account_id, refresh_url=refresh_url, return_url=return_url)
+    except GatewayError as exc:
+        if not stripe_connect.names_missing_account(exc):
+            raise
+        forget_missing_account(account_id)
+        account_id = _account_of(profile, settings)
+        created = stripe_connect.create_account_link(account_id, refresh_url=refresh_url, return_url=return_url)
+    link = stripe_connect_facts.account_link(created)
     if not link.url:
         raise GatewayError("api", "Stripe returned an account link without a URL")
     return Onboarding(account_id=account_id, url=link.url, expires_at=link.expires_at)
+
+
+def _account_of(profile: Any, settings: ConnectSettings) -> str:
+    """The profile's stored account id; an Express account is created and stored when it has none."""
+    state = connect_store.connect_profile(profile.id)
+    if state is None:
+        raise ProfileNotFound()
+    if state.connect_account_id:
+        return str(state.connect_account_id)
+    created = stripe_connect_facts.account(
+        stripe_connect.create_express_account(
+            profile, generation=state.connect_generation or 0, country=settings.account_country
+        )
+    )
+    if not created.id:
+        raise GatewayError("api", "Stripe returned an account without an id")
+    stored = connect_store.take_account(profile.id, created.id)
+    account_id = stored.connect_account_id if stored is not None else None
+    if not account_id:
+        raise GatewayError("api", "The connected account could not be stored")
+    if account_id != created.id:
+        logger.warning("Profile %s already has account %s; account %s is unused", profile.id, account_id, created.id)
+    return str(account_id)
+
+
+def forget_missing_account(account_id: str) -> None:
+    """Stripe has no such account (deleted, or made with the other mode's keys): its profile
+    forgets it as a disconnected one, so onboarding creates a new one and no tip is routed to it."""
+    logger.warning("Stripe has no connected account %s (deleted, or made with the other mode's keys); "
+                   "its profile forgets it", account_id)
+    connect_store.disconnect(account_id)
+
+
+def forgot_missing_destination(routing: dict[str, Any], error: GatewayError) -> bool:
+    """Whether ``error`` refused a tip routed by ``routing`` (see :func:`tip_payment_fields`) because
+    Stripe has no such destination account; that account is forgotten, so the tip may be routed again."""
+    destination = routing.get("destination_account_id")
+    if not destination or not stripe_connect.names_missing_account(error):
+        return False
+    forget_missing_account(destination)
+    return True
 
 
 def start_onboarding_for_user(user: Any, *, refresh_url: str, return_url: str) -> Onboarding:
@@ -171,6 +203,9 @@ def account_status(profile: Any | None) -> dict[str, Any]:
         try:
             facts = stripe_connect_facts.account(stripe_connect.retrieve_account(state.connect_account_id))
         except GatewayError as exc:
+            if stripe_connect.names_missing_account(exc, in_url=True):
+                forget_missing_account(state.connect_account_id)
+                return {**EMPTY_STATUS, "requirements_due": []}
             logger.warning("Could not refresh account %s: %s", state.connect_account_id, exc.error)
         else:
             state = sync_account(facts, reported_at=int(time.time())) or connect_store.connect_profile(state.id)
@@ -298,9 +333,13 @@ def pay_out_held_tips(*, limit: int = 100) -> PayoutRun:
             run.busy.append(tip.id)
             continue
         try:
-            paid = _pay_out(claimed, state.connect_account_id)
+            paid = _pay_out(claimed, state.connect_account_id, generation=state.connect_generation or 0)
         except GatewayError as exc:
             connect_store.release_payout(tip.id)
+            if stripe_connect.names_missing_account(exc):  # held until the recipient onboards again
+                forget_missing_account(state.connect_account_id)
+                run.waiting.append(tip.id)
+                continue
             logger.warning("Held tip %s could not be paid out: %s", tip.id, exc.error)
             run.failed.append((tip.id, exc.error))
             continue
@@ -318,7 +357,7 @@ def pay_out_held_tips(*, limit: int = 100) -> PayoutRun:
     return run
 
 
-def _pay_out(tip: Payment, destination: str) -> Payment | None:
+def _pay_out(tip: Payment, destination: str, *, generation: int) -> Payment | None:
     amount = tip.amount_minor - (tip.application_fee_minor or 0)
     if amount <= 0:
         # The fee took the whole tip: nothing to transfer, nothing to announce.
@@ -327,7 +366,8 @@ def _pay_out(tip: Payment, destination: str) -> Payment | None:
     transfer_id = stripe_connect_facts.first_listed_id(stripe_connect.list_payout_transfers(tip))
     if transfer_id is None:
         transfer_id = stripe_facts.stripe_id(
-            stripe_connect.create_payout_transfer(tip, destination=destination, amount_minor=amount)
+            stripe_connect.create_payout_transfer(tip, destination=destination, amount_minor=amount,
+                                                  generation=generation)
         )
     if not transfer_id:
         raise GatewayError("api", "Stripe returned a transfer without an id")
