@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import pytest
 from bson import ObjectId
+from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.test import override_settings
 
 from django_skillswap_payments.documents import Payment, PaymentProfile
 from tests.support.api import CANCEL_URL, PREMIUM_URL, SUCCESS_URL, TIP_URL
@@ -180,11 +182,12 @@ def site_profile(user, create=True):
     return SiteProfile(user) if getattr(user, "is_authenticated", False) else None
 
 
-def test_a_site_profile_is_left_to_the_site(settings, emulated_stripe, alice, alice_client, bob, caplog):
-    settings.SKILLSWAP_PAYMENTS = {
-        **settings.SKILLSWAP_PAYMENTS, "PROFILE_RESOLVER": "tests.test_missing_customers.site_profile",
-    }
-    response = alice_client.post(TIP_URL, _tip_body(profile_of(bob)), format="json")
+def test_a_site_profile_is_left_to_the_site(emulated_stripe, alice, alice_client, bob, caplog):
+    recipient = profile_of(bob)
+    # Inside the emulator's own override, so that leaving restores exactly what it found.
+    site_hooks = {**django_settings.SKILLSWAP_PAYMENTS, "PROFILE_RESOLVER": "tests.test_missing_customers.site_profile"}
+    with override_settings(SKILLSWAP_PAYMENTS=site_hooks):
+        response = alice_client.post(TIP_URL, _tip_body(recipient), format="json")
     assert response.status_code == 200, response.content
     refused, sent = _session_requests(emulated_stripe)
     assert refused.params["customer"] == GONE
