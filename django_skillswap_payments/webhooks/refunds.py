@@ -3,6 +3,11 @@
 Every refund lands through :mod:`django_skillswap_payments.services.refunds`,
 once per Stripe refund id: an event about a refund already recorded changes
 nothing, unless it reports that the refund failed or was canceled.
+
+Endpoints on API versions before 2024-10-28.acacia get ``refund.*`` events
+only for refunds without a charge; a card refund's later fate (pending to
+succeeded, or failed) reaches them as ``charge.refund.updated``, which carries
+the same Refund object and is read the same way.
 """
 
 from __future__ import annotations
@@ -43,4 +48,5 @@ HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {
     "refund.created": on_refund_reported,
     "refund.updated": on_refund_reported,
     "refund.failed": on_refund_failed,
+    "charge.refund.updated": on_refund_reported,
 }
