@@ -10,6 +10,8 @@ Stable ids, reported by ``manage.py check``:
 * ``skillswap_payments.E006`` – a dotted-path hook cannot be imported.
 * ``skillswap_payments.E007`` – ``SKILLSWAP_PAYMENTS`` is not a dict.
 * ``skillswap_payments.E050`` – ``ALLOW_PROMOTION_CODES`` is not a boolean.
+* ``skillswap_payments.E100`` / ``W100`` – ``ADAPTIVE_PRICING`` is not a boolean / the API version
+  predates ``adaptive_pricing`` on Checkout Sessions (the Dashboard setting then decides).
 * ``skillswap_payments.E060`` – ``RECEIPTS`` is on but the receipt templates cannot be loaded.
 * ``skillswap_payments.E010`` – ``PARTIAL_REFUND_REVOKES_PREMIUM`` is not a boolean.
 * ``skillswap_payments.E090`` – ``STATUS_CACHE_SECONDS`` is on with a per-process cache (``LocMemCache``).
@@ -198,6 +200,9 @@ def register() -> None:
     from .services.promotions import check_promotion_settings
 
     checks.register(check_promotion_settings, TAG)
+    from .services.adaptive_pricing import check_adaptive_pricing_settings
+
+    checks.register(check_adaptive_pricing_settings, TAG)
     from .receipts import check_receipts
 
     checks.register(check_receipts, TAG)

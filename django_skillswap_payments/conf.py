@@ -66,6 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "STATUS_CACHE_SECONDS": None,
     "STAFF_PERMISSION": "rest_framework.permissions.IsAdminUser",
     "ALLOW_PROMOTION_CODES": False,
+    "ADAPTIVE_PRICING": False,  # adaptive_pricing[enabled] of every Checkout Session
     "RECEIPTS": False,
     "RECEIPT_SHOWS_TIP_AMOUNT_TO_RECIPIENT": True,
     "RECEIPT_FROM_EMAIL": None,

@@ -193,6 +193,10 @@ class Payment(_PaymentsDocument):
     dispute_status = StringField()
     disputed_at = DateTimeField()
     premium_revoked_at = DateTimeField()
+    # Adaptive Pricing: what the buyer was charged when Stripe converted the price to their
+    # currency; ``amount_minor``/``currency`` stay the site's price, which Stripe reported too.
+    charged_amount_minor = IntField(min_value=0, null=True)
+    charged_currency = StringField(null=True)
 
     meta = {
         "collection": "payments",

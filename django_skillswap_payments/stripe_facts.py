@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import WebhookVerificationError
+from .stripe_currency_facts import ChargedFacts, presentment, session_figures
 
 MAX_EVENT_ID_LENGTH = 255
 # An event's type and API version are short words; longer text is not Stripe's and would
@@ -200,10 +201,18 @@ class CheckoutSessionFacts:
     discount: DiscountFacts = DiscountFacts(None, None, None, None)
     # The customer Checkout created for this session (``customer_creation="always"``), once paid.
     created_customer_id: str | None = None
+    # What the buyer was charged when Adaptive Pricing converted the price (see stripe_currency_facts).
+    charged: ChargedFacts | None = None
 
 
 def checkout_session(obj: Any) -> CheckoutSessionFacts:
     session = as_mapping(obj)
+    # ``amount_minor``/``currency`` are always the figures in the currency the session was created in.
+    figures = session_figures(session)
+    discount = session_discount(session)
+    if figures.converted_before_2025:
+        converted = figures.discount_minor if discount.discount_minor not in (None, 0) else discount.discount_minor
+        discount = replace(discount, subtotal_minor=figures.amount_subtotal, discount_minor=converted)
     return CheckoutSessionFacts(
         id=stripe_id(session.get("id")),
         url=_text(session.get("url")),
@@ -213,8 +222,8 @@ def checkout_session(obj: Any) -> CheckoutSessionFacts:
         open=session.get("status") == "open",
         expired=session.get("status") == "expired",
         complete=session.get("status") == "complete",
-        amount_minor=session.get("amount_total"),
-        currency=session.get("currency"),
+        amount_minor=figures.amount_total,
+        currency=figures.currency,
         livemode=session.get("livemode") is True,
         intent_id=stripe_id(session.get("payment_intent")),
         customer_id=stripe_id(session.get("customer")),
@@ -224,10 +233,11 @@ def checkout_session(obj: Any) -> CheckoutSessionFacts:
         cancel_url=_text(session.get("cancel_url")),
         expires_at=timestamp(session.get("expires_at")),
         intent_processing=as_mapping(session.get("payment_intent")).get("status") == "processing",
-        discount=session_discount(session),
+        discount=discount,
         created_customer_id=stripe_id(session.get("customer"))
         if session.get("customer_creation") == "always"
         else None,
+        charged=figures.charged,
     )
 
 
@@ -242,6 +252,8 @@ class PaymentIntentFacts:
     failure_message: str | None
     # The intent's customer: for a checkout that asked Checkout to create one, that new customer.
     customer_id: str | None = None
+    # What the buyer was charged when Adaptive Pricing converted the price (``presentment_details``).
+    charged: ChargedFacts | None = None
 
 
 def payment_intent(obj: Any) -> PaymentIntentFacts:
@@ -256,6 +268,7 @@ def payment_intent(obj: Any) -> PaymentIntentFacts:
         payment_id=_text(_metadata(intent).get("payment_id")),
         failure_message=_text(message),
         customer_id=stripe_id(intent.get("customer")),
+        charged=presentment(intent),
     )
 
 

@@ -55,6 +55,7 @@ def test_creates_a_checkout_session_with_exact_parameters(emulated_stripe, alice
         "success_url": SUCCESS_URL + "?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": CANCEL_URL,
         "customer_creation": "always",
+        "adaptive_pricing": {"enabled": False},
     }
 
 

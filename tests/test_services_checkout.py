@@ -68,6 +68,7 @@ def test_premium_start_sends_exact_parameters(emulated_stripe, profile):
         "customer_creation": "always",
         "success_url": "https://shop.example.com/paid?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": "https://shop.example.com/cancel",
+        "adaptive_pricing": {"enabled": False},
     }
     stored = repository.get_payment(payment.id)
     assert (stored.status, stored.amount, stored.amount_minor, stored.currency) == (

@@ -165,6 +165,7 @@ def create_checkout_session(
     expires_at: dt.datetime | None = None,
     allow_promotion_codes: bool = False,
     replacing_missing_customer: str | None = None,
+    adaptive_pricing: bool | None = None,
 ) -> stripe.checkout.Session:
     """Create a one-time Checkout Session (``mode="payment"``) for a pending payment.
 
@@ -177,6 +178,8 @@ def create_checkout_session(
     ``replacing_missing_customer`` marks the second request for a payment whose
     first named a customer Stripe does not have (see :func:`names_missing_customer`);
     it is sent under its own idempotency key, since its parameters differ.
+    ``adaptive_pricing`` is sent as ``adaptive_pricing[enabled]`` unless ``None``
+    (API versions before 2024-11-20.acacia do not know the parameter).
     """
     metadata = payment_metadata(payment)
     params: SessionCreateParams = {
@@ -211,6 +214,8 @@ def create_checkout_session(
         params["expires_at"] = int(expires_at.timestamp())
     if allow_promotion_codes:
         params["allow_promotion_codes"] = True
+    if adaptive_pricing is not None:
+        params["adaptive_pricing"] = {"enabled": adaptive_pricing}
     key = f"skillswap-checkout-{payment.id}"
     if replacing_missing_customer:
         key += f"-without-{replacing_missing_customer}"

@@ -29,7 +29,7 @@ from ..ids import to_object_id
 from ..money import parse_amount
 from ..repository import checkout_facts, profiles
 from ..repository import payments as payment_store
-from . import connect, premium
+from . import adaptive_pricing, connect, premium
 from .promotions import offers_promotion_codes
 from .tip_messages import clean_tip_message
 
@@ -151,6 +151,7 @@ def _open_session(
             "success_url": with_session_id(success_url),
             "cancel_url": cancel_url,
             "allow_promotion_codes": offers_promotion_codes(payment),
+            "adaptive_pricing": adaptive_pricing.session_setting(),
         }
         try:
             created = gateway.create_checkout_session(

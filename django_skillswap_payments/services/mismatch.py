@@ -7,6 +7,7 @@ from typing import Any
 from ..documents import Payment
 from ..errors import InvalidAmount
 from ..money import normalize_currency
+from ..stripe_currency_facts import ChargedFacts
 
 
 def storable(value: Any, limit: int = 200) -> Any:
@@ -37,3 +38,25 @@ def mismatched_fields(
     if bool(livemode) != bool(payment.livemode):
         problems.append("livemode")
     return problems
+
+
+def charged_fields(site_currency: str, charged: ChargedFacts | None) -> dict[str, Any] | None:
+    """The fields recording what the buyer was charged in another currency (Adaptive Pricing).
+
+    Empty when Stripe reports no conversion, or one to ``site_currency`` (the
+    payment's own); ``None`` when it reports one whose amount or currency is
+    unusable, which is judged a mismatch: a payment charged in another currency
+    is never stored without what was charged.
+    """
+    if charged is None:
+        return {}
+    amount = charged.amount_minor
+    try:
+        currency = normalize_currency(charged.currency)
+    except InvalidAmount:
+        return None
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount < 2**63:
+        return None
+    if currency == site_currency:
+        return {}
+    return {"charged_amount_minor": amount, "charged_currency": currency}

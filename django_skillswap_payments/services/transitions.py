@@ -44,8 +44,9 @@ from ..money import normalize_currency
 from ..repository import completion
 from ..repository import payments as payment_store
 from ..states import ALLOWED_PREVIOUS, REFUNDABLE
+from ..stripe_currency_facts import ChargedFacts
 from . import connect, premium, promotions
-from .mismatch import mismatched_fields, storable
+from .mismatch import charged_fields, mismatched_fields, storable
 
 logger = logging.getLogger("django_skillswap_payments.services")
 
@@ -116,6 +117,7 @@ def complete_payment(
     session_id: str | None = None,
     discount: stripe_facts.DiscountFacts | None = None,
     customer_id: str | None = None,
+    charged: ChargedFacts | None = None,
 ) -> TransitionResult:
     """Mark a payment completed with the figures Stripe reported.
 
@@ -133,6 +135,8 @@ def complete_payment(
     ``tip_payment_completed``. A second premium payment of the same user is
     refunded instead (``duplicate=True``, see the module docstring); raises
     ``GatewayError`` when Stripe refuses that refund, so the report is retried.
+    ``charged`` is what the buyer paid when Adaptive Pricing converted the
+    price; it is stored with the payment (see :func:`.mismatch.charged_fields`).
     """
     payment = _load(payment_or_lookup)
     if _awaits_duplicate_refund(payment):
@@ -142,11 +146,16 @@ def complete_payment(
         return TransitionResult(payment=payment, changed=False)
     amount_fields = promotions.completion_fields(payment, amount_minor, discount)
     problems = mismatched_fields(payment, amount_fields, currency, livemode)
+    charged_to_buyer = charged_fields(payment.currency, charged)
+    if charged_to_buyer is None:
+        problems.append("charged")
     if problems:
         reported = {
             "amount_minor": amount_minor,
             "currency": currency,
             **promotions.reported_figures(discount),
+            **({"charged_amount_minor": charged.amount_minor, "charged_currency": charged.currency}
+               if charged else {}),
         }
         note = {
             "fields": problems,
@@ -170,7 +179,7 @@ def complete_payment(
             ", ".join(problems),
         )
         return TransitionResult(payment=updated, changed=False, mismatch=True, reason="mismatch")
-    fields: dict[str, Any] = dict(amount_fields or {})
+    fields: dict[str, Any] = {**(amount_fields or {}), **(charged_to_buyer or {})}
     if payment_intent_id:
         fields["stripe_payment_intent_id"] = payment_intent_id
     if session_id and not payment.stripe_session_id:
@@ -244,6 +253,7 @@ def complete_from_session(
         session_id=session.id,
         discount=session.discount,
         customer_id=session.created_customer_id,
+        charged=session.charged,
     )
 
 
@@ -268,7 +278,11 @@ def complete_session(
         currency = normalize_currency(session.currency)
     except InvalidAmount:
         return None
+    charged_to_buyer = charged_fields(currency, session.charged)
+    if charged_to_buyer is None:
+        return None  # an unusable report of what the buyer paid: the careful path records it
     fields = {"stripe_payment_intent_id": session.intent_id} if session.intent_id else {}
+    fields.update(charged_to_buyer)
     if session.created_customer_id:
         fields["stripe_customer_id"] = session.created_customer_id
     try:

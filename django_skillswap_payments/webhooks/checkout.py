@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .. import stripe_facts
-from ..services import promotions, transitions
+from ..services import adaptive_pricing, promotions, transitions
 from ..stripe_facts import StripeEvent
 from .lookups import completion_outcome, intent_payment, session_payment, transition_note
 from .outcome import Outcome, ignored, processed
@@ -49,11 +49,14 @@ def on_checkout_session_expired(event: StripeEvent) -> Outcome:
 
 
 def on_payment_intent_succeeded(event: StripeEvent) -> Outcome:
-    """A payment succeeded; below the list price, its Checkout Session says whether a code explains it."""
+    """A payment succeeded; its Checkout Session says whether a code or a conversion explains its figures."""
     intent = stripe_facts.payment_intent(event.object)
     payment = intent_payment(intent.id, intent.payment_id)
     if payment is None:
         return ignored("No payment for this PaymentIntent")
+    judged = adaptive_pricing.judge_intent_by_session(payment, intent, livemode=event.livemode)
+    if judged is not None:
+        return completion_outcome(judged)
     return completion_outcome(
         transitions.complete_payment(
             payment,
@@ -63,6 +66,7 @@ def on_payment_intent_succeeded(event: StripeEvent) -> Outcome:
             livemode=event.livemode,
             discount=promotions.discount_for_intent(payment, intent.amount_minor),
             customer_id=intent.customer_id,
+            charged=intent.charged,
         )
     )
 

@@ -268,7 +268,7 @@ def checkout_session(
         {
             "id": id,
             "object": "checkout.session",
-            "adaptive_pricing": {"enabled": False},
+            "adaptive_pricing": {"enabled": (params.get("adaptive_pricing") or {}).get("enabled") is True},
             "after_expiration": None,
             "allow_promotion_codes": params.get("allow_promotion_codes"),
             "amount_subtotal": amount,
