@@ -193,17 +193,21 @@ def _stripe_answers(monkeypatch, reshape):
     monkeypatch.setattr(gateway, "retrieve_checkout_session", retrieve)
 
 
+@pytest.mark.parametrize("with_presentment", [False, True])
 @pytest.mark.parametrize("currency, amount", CONVERSIONS)
 def test_an_intent_in_the_buyers_currency_arriving_first_is_judged_by_its_session(
-    emulated_stripe, anon_client, alice_client, signal_log, monkeypatch, currency, amount
+    emulated_stripe, anon_client, alice_client, signal_log, monkeypatch, currency, amount, with_presentment
 ):
     # Before 2025-03-31 the PaymentIntent of a converted checkout names only the buyer's
-    # currency: alone it cannot tell a conversion from a wrong report, its session can.
+    # currency: alone it cannot tell a conversion from a wrong report, its session can. The
+    # same holds for an intent in the buyer's currency that also lists presentment_details.
     payment = _started_and_paid(emulated_stripe, alice_client)
     signal_log.clear()
     _stripe_answers(monkeypatch, lambda s: {**s, **converted_session_before_2025(payment, currency, amount)})
 
     intent = converted_intent_before_2025(payment, currency, amount)
+    if with_presentment:
+        intent.update(presentment(currency, amount))
     intent["id"] = emulated_stripe.get(payment.stripe_session_id)["payment_intent"]
     response = send(anon_client, "payment_intent.succeeded", intent, ACACIA, event_id="evt_pi_first")
 

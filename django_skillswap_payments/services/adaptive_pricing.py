@@ -14,9 +14,9 @@ the figures Stripe reports in the site's currency with the stored payment,
 and stores what the buyer was charged (``charged_amount_minor``,
 ``charged_currency``) beside them (:func:`.mismatch.charged_fields`). A
 ``payment_intent.succeeded`` that reports another currency than the payment's
-without saying what was converted (the shape of PaymentIntents from before
-the 2025-03-31 change) cannot be judged from the intent: its Checkout Session
-decides (:func:`judge_intent_by_session`).
+(the shape of PaymentIntents of sessions converted before 2025-03-31, which say
+nothing else about the conversion) cannot be judged from the intent: its
+Checkout Session decides (:func:`judge_intent_by_session`).
 """
 
 from __future__ import annotations
@@ -76,14 +76,14 @@ def judge_intent_by_session(
 
     Returns ``None`` (the intent's own figures decide, as for any report) unless
     the payment awaits completion through a Checkout Session and the intent
-    names another currency than the payment's with no ``presentment_details``.
-    Such an intent may be a payment Adaptive Pricing converted, so the session,
-    which reports the site's figures beside the converted ones, is asked. Raises
+    names another currency than the payment's. Such an intent may be a payment
+    Adaptive Pricing converted, so the session, which reports the site's figures
+    beside the converted ones, is asked. Raises
     :class:`UndecidedCompletion` while Stripe does not report the session paid,
     and ``GatewayError`` when Stripe cannot be asked: either way the webhook
     answers 5xx and the event comes again.
     """
-    if intent.charged is not None or not payment.stripe_session_id:
+    if not payment.stripe_session_id:
         return None
     if payment.status not in ALLOWED_PREVIOUS[STATUS_COMPLETED]:
         return None
