@@ -60,13 +60,16 @@ def session_figures(session: Mapping[str, Any]) -> SessionFigures:
     legacy = session.get("currency_conversion")
     if isinstance(legacy, Mapping) and legacy.get("source_currency") is not None:
         total, subtotal = legacy.get("amount_total"), legacy.get("amount_subtotal")
-        exact = all(isinstance(v, int) and not isinstance(v, bool) for v in (total, subtotal))
+        discount = None
+        if isinstance(total, int) and isinstance(subtotal, int) and not isinstance(total, bool) \
+                and not isinstance(subtotal, bool):
+            discount = subtotal - total
         return SessionFigures(
             amount_total=total,
             currency=legacy.get("source_currency"),
             amount_subtotal=subtotal,
             charged=ChargedFacts(session.get("amount_total"), session.get("currency")),
-            discount_minor=subtotal - total if exact else None,
+            discount_minor=discount,
             converted_before_2025=True,
         )
     return SessionFigures(
