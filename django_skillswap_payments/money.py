@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from .errors import InvalidAmount
 
@@ -42,6 +43,12 @@ def currency_exponent(currency: str) -> int:
     if code in THREE_DECIMAL_CURRENCIES:
         return 3
     return 2
+
+
+def is_minor_amount(value: Any) -> bool:
+    """Whether ``value`` is an amount in minor units as Stripe reports one: a non-negative
+    integer (never a bool) that MongoDB can store as a 64-bit integer."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 def minor_unit_step(currency: str) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..documents import Payment
 from ..errors import InvalidAmount
-from ..money import normalize_currency
+from ..money import is_minor_amount, normalize_currency
 from ..stripe_currency_facts import ChargedFacts
 
 
@@ -55,7 +55,7 @@ def charged_fields(site_currency: str, charged: ChargedFacts | None) -> dict[str
         currency = normalize_currency(charged.currency)
     except InvalidAmount:
         return None
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount < 2**63:
+    if not is_minor_amount(amount):
         return None
     if currency == site_currency:
         return {}

@@ -29,7 +29,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .. import stripe_facts
 from ..conf import SETTINGS_NAME, payments_settings
 from ..documents import Payment
-from ..money import from_minor_units
+from ..money import from_minor_units, is_minor_amount
 
 SETTING = "ALLOW_PROMOTION_CODES"
 
@@ -52,10 +52,6 @@ def list_price_minor(payment: Payment) -> int:
     return payment.list_amount_minor if payment.list_amount_minor is not None else payment.amount_minor
 
 
-def _is_amount(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
-
-
 def completion_fields(
     payment: Payment, amount_minor: Any, discount: stripe_facts.DiscountFacts | None
 ) -> dict[str, Any] | None:
@@ -67,17 +63,17 @@ def completion_fields(
     """
     list_price = list_price_minor(payment)
     if discount is None or not discount.reported:
-        return {} if _is_amount(amount_minor) and amount_minor == list_price else None
+        return {} if is_minor_amount(amount_minor) and amount_minor == list_price else None
     if not payment.is_premium:
         return None  # tips never take codes: a discount on one is not ours
     discounted = discount.discount_minor
     if discounted == 0 and discount.subtotal_minor in (None, list_price):
-        return {} if _is_amount(amount_minor) and amount_minor == list_price else None
+        return {} if is_minor_amount(amount_minor) and amount_minor == list_price else None
     accounted = (
-        _is_amount(amount_minor)
-        and _is_amount(discounted)
+        is_minor_amount(amount_minor)
+        and is_minor_amount(discounted)
         and discounted > 0
-        and _is_amount(discount.subtotal_minor)
+        and is_minor_amount(discount.subtotal_minor)
         and discount.subtotal_minor == list_price
         and list_price - discounted == amount_minor
     )
@@ -121,7 +117,7 @@ def discount_for_intent(payment: Payment, amount_minor: Any) -> stripe_facts.Dis
     by its own ``checkout.session.completed``.) Raises ``GatewayError`` when
     Stripe cannot be asked, so the report is retried.
     """
-    lower = _is_amount(amount_minor) and amount_minor < list_price_minor(payment)
+    lower = is_minor_amount(amount_minor) and amount_minor < list_price_minor(payment)
     if not (lower and payment.stripe_session_id and offers_promotion_codes(payment)):
         return None
     from .cancellation import fetch_session  # cancellation → transitions → here
